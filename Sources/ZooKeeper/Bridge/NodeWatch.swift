@@ -1,0 +1,134 @@
+import CZooKeeper
+import Synchronization
+
+/// A watch that re-arms itself: after every change it reads the znode again (which sets the next watch) and
+/// yields what it read. It ends when the stream's consumer stops, when the client closes, or with
+/// `sessionExpired` when the session that held the watch expires.
+final class NodeWatch: Sendable {
+    enum Kind: Sendable {
+        /// Yields the data (nil while the znode does not exist).
+        case data(AsyncThrowingStream<NodeData?, any Error>.Continuation)
+        /// Yields the sorted child names; ends with `noNode` when the znode does not exist.
+        case children(AsyncThrowingStream<[String], any Error>.Continuation)
+    }
+
+    let path: String
+    private let kind: Kind
+    private unowned let handle: ZooKeeperHandle
+    private let finished = Mutex(false)
+
+    init(path: String, kind: Kind, handle: ZooKeeperHandle) {
+        self.path = path
+        self.kind = kind
+        self.handle = handle
+    }
+
+    private var context: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
+
+    /// Reads the znode and sets the next watch.
+    func arm() {
+        guard !finished.withLock({ $0 }) else { return }
+        let context = UnsafeSendable(self.context)
+        switch kind {
+        case .data:
+            handle.start(path: path, deliver: { [self] in receivedData($0) }) { zh, request in
+                path.withCString { zoo_awget(zh, $0, onWatchEvent, context.value, onDataCompletion, request) }
+            }
+        case .children:
+            handle.start(path: path, deliver: { [self] in receivedChildren($0) }) { zh, request in
+                path.withCString {
+                    zoo_awget_children2(zh, $0, onWatchEvent, context.value, onChildrenCompletion, request)
+                }
+            }
+        }
+    }
+
+    /// The znode is absent: watch for its creation.
+    private func armExists() {
+        let context = UnsafeSendable(self.context)
+        handle.start(path: path, deliver: { [self] completion in
+            switch completion.rc {
+            case ZNONODE.rawValue: yieldData(nil)
+            case ZOK.rawValue: arm()  // created in between: read it
+            default: finish(throwing: handle.error(completion.rc, path: path))
+            }
+        }) { zh, request in
+            path.withCString { zoo_awexists(zh, $0, onWatchEvent, context.value, onStatCompletion, request) }
+        }
+    }
+
+    private func receivedData(_ completion: Completion) {
+        switch completion {
+        case .data(let rc, let bytes, let stat) where rc.isZOK:
+            yieldData(NodeData(bytes: bytes, stat: stat ?? ZNodeStat()))
+        case .data(let rc, _, _) where rc == ZNONODE.rawValue:
+            armExists()
+        case .failed(let error):
+            finish(throwing: error)
+        default:
+            finish(throwing: handle.error(completion.rc, path: path))
+        }
+    }
+
+    private func receivedChildren(_ completion: Completion) {
+        switch completion {
+        case .children(let rc, let names, _) where rc.isZOK:
+            if case .children(let continuation) = kind, !finished.withLock({ $0 }) {
+                continuation.yield(names.sorted())
+            }
+        case .failed(let error):
+            finish(throwing: error)
+        default:
+            finish(throwing: handle.error(completion.rc, path: path))
+        }
+    }
+
+    private func yieldData(_ data: NodeData?) {
+        if case .data(let continuation) = kind, !finished.withLock({ $0 }) {
+            continuation.yield(data)
+        }
+    }
+
+    /// Called by the C client for this watch and for every session event.
+    func fired(type: Int32, cState: Int32) {
+        if type == czk_event_session() {
+            if cState == czk_state_expired() {
+                finish(throwing: ZooKeeperError(code: .sessionExpired, path: path))
+            } else if cState == czk_state_auth_failed() {
+                finish(throwing: ZooKeeperError(code: .authFailed, path: path))
+            }
+            return  // other session events: the C client restores watches after reconnecting
+        }
+        if type == czk_event_not_watching() {
+            finish(throwing: ZooKeeperError(code: .connectionLoss, path: path, message: "the server dropped the watch"))
+            return
+        }
+        arm()
+    }
+
+    /// Ends the stream (once); the C client may still call `fired`, which then does nothing.
+    func finish(throwing error: ZooKeeperError?) {
+        let wasFinished = finished.withLock { finished in
+            defer { finished = true }
+            return finished
+        }
+        guard !wasFinished else { return }
+        switch kind {
+        case .data(let continuation): continuation.finish(throwing: error)
+        case .children(let continuation): continuation.finish(throwing: error)
+        }
+    }
+
+    /// The consumer stopped iterating: stop re-arming.
+    func cancel() {
+        finish(throwing: nil)
+    }
+}
+
+func onWatchEvent(
+    _ handle: OpaquePointer?, _ type: Int32, _ cState: Int32, _ path: UnsafePointer<CChar>?,
+    _ context: UnsafeMutableRawPointer?
+) {
+    guard let context else { return }
+    Unmanaged<NodeWatch>.fromOpaque(context).takeUnretainedValue().fired(type: type, cState: cState)
+}

@@ -1,0 +1,49 @@
+/// How a `ZooKeeperClient` connects.
+public struct ZooKeeperConfiguration: Sendable {
+    /// Where to connect: `host:port[,host:port...][/chroot]`.
+    public var connectString: String
+    /// The session timeout the client asks for; the server clamps it to its own bounds (by default 2 to 20
+    /// ticks, 4 s to 40 s). `ZooKeeperClient.negotiatedSessionTimeout` says what was granted.
+    public var sessionTimeout: Duration
+    /// How long `connect` waits for the first session before it fails with `connectTimeout`.
+    public var connectTimeout: Duration
+    /// Resume this existing session instead of starting a new one.
+    public var session: SessionCredentials?
+    /// Credentials added right after connecting, as `addAuth` would (for example `("digest", "user:password")`).
+    public var authentication: [(scheme: String, credentials: String)]
+
+    public init(
+        connectString: String,
+        sessionTimeout: Duration = .seconds(10),
+        connectTimeout: Duration = .seconds(10),
+        session: SessionCredentials? = nil,
+        authentication: [(scheme: String, credentials: String)] = []
+    ) {
+        self.connectString = connectString
+        self.sessionTimeout = sessionTimeout
+        self.connectTimeout = connectTimeout
+        self.session = session
+        self.authentication = authentication
+    }
+}
+
+/// A session's id and password: what it takes to resume (or, in tests, to take over and expire) a session.
+public struct SessionCredentials: Sendable, Hashable {
+    /// The session id; ephemeral znodes carry it as `ephemeralOwner`.
+    public var id: Int64
+    /// The 16-byte session password.
+    public var password: [UInt8]
+
+    public init(id: Int64, password: [UInt8]) {
+        self.id = id
+        self.password = password
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, for C APIs.
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}
