@@ -67,6 +67,17 @@ let package = Package(
             ],
             path: "examples/print-consumer"
         ),
+        .executableTarget(
+            name: "zkoffsets-bench",
+            dependencies: [
+                "ZKOffsets",
+                "ZooKeeper",
+                "RdKafka",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/zkoffsets-bench"
+        ),
         .testTarget(name: "ZooKeeperTests", dependencies: ["ZooKeeper"]),
         .testTarget(name: "RdKafkaTests", dependencies: ["RdKafka"]),
         .testTarget(name: "ZKOffsetsTests", dependencies: ["ZKOffsets"]),
