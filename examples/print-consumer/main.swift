@@ -1,1 +1,86 @@
-print("print-consumer")
+// print-consumer: the seed's demo program. Prints every message as `topic partition offset value`, commits the
+// offsets to ZooKeeper after each batch, and resumes exactly there after a restart.
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import ZKOffsets
+
+@main
+struct PrintConsumer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "print-consumer",
+        abstract: "Print a topic's messages, keeping the group's offsets in ZooKeeper."
+    )
+
+    @Option(help: "ZooKeeper connect string: host:port[,host:port...][/chroot].")
+    var zookeeper: String
+    @Option(name: .customLong("bootstrap-server"), help: "Kafka bootstrap servers: host:port[,host:port...].")
+    var bootstrapServer: String
+    @Option(help: "The consumer group.")
+    var group: String
+    @Option(help: "A topic to consume (repeat for several).")
+    var topic: [String]
+    @Option(help: "Where partitions without an offset start: earliest, latest or none.")
+    var reset: String = "earliest"
+    @Option(name: .customLong("commit-interval-ms"), help: "Also commit this often (ms); every batch is committed anyway.")
+    var commitIntervalMs: Int = 1000
+    @Option(name: .customShort("X"), help: "A librdkafka property, key=value (repeatable).")
+    var properties: [String] = []
+    @Option(name: .customLong("max-messages"), help: "Stop after this many messages.")
+    var maxMessages: Int?
+    @Option(name: .customLong("exit-when-idle-ms"), help: "Stop after this long without a message (ms).")
+    var exitWhenIdleMs: Int?
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
+            return handler
+        }
+        let logger = Logger(label: "print-consumer")
+        guard let policy = ResetPolicy(rawValue: reset) else {
+            throw ValidationError("--reset must be earliest, latest or none, not '\(reset)'")
+        }
+        var kafkaProperties: [String: String] = [:]
+        for property in properties {
+            guard let equals = property.firstIndex(of: "="), equals != property.startIndex else {
+                throw ValidationError("-X takes key=value, not '\(property)'")
+            }
+            kafkaProperties[String(property[..<equals])] = String(property[property.index(after: equals)...])
+        }
+        let configuration = ConsumerConfiguration(
+            group: group, topics: topic,
+            zookeeper: ZooKeeperConfiguration(connectString: zookeeper),
+            kafka: KafkaConfiguration(bootstrapServers: bootstrapServer, properties: kafkaProperties),
+            resetPolicy: policy, commitInterval: .milliseconds(commitIntervalMs)
+        )
+        do {
+            let consumer = try await OffsetConsumer.start(configuration, logger: logger)
+            let service = ConsumerService(
+                consumer: consumer, stopWhenIdle: exitWhenIdleMs.map { .milliseconds($0) }, maxMessages: maxMessages
+            ) { batch in
+                var text = ""
+                for message in batch {
+                    text += "\(message.topic) \(message.partition) \(message.offset) "
+                    text += String(decoding: message.value, as: UTF8.self)
+                    text += "\n"
+                }
+                // Written out before the batch is committed: a line is never lost to a crash after its commit.
+                FileHandle.standardOutput.write(Data(text.utf8))
+                return []
+            }
+            let group = ServiceGroup(
+                configuration: ServiceGroupConfiguration(
+                    services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+                    gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: logger
+                )
+            )
+            try await group.run()
+        } catch {
+            FileHandle.standardError.write(Data("print-consumer: error: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}

@@ -1,0 +1,52 @@
+/// Everything an `OffsetConsumer` needs: the group, its topics, where ZooKeeper and Kafka are, and the policies.
+public struct ConsumerConfiguration: Sendable {
+    /// The consumer group whose offsets live under `/consumers/<group>`.
+    public var group: String
+    /// The topics to consume, all their partitions (partitions added later are picked up by the metadata refresh).
+    public var topics: [String]
+    /// The ZooKeeper ensemble (connect string with optional chroot, session timeout, credentials).
+    public var zookeeper: ZooKeeperConfiguration
+    /// The Kafka cluster and any librdkafka property (`-X key=value`).
+    public var kafka: KafkaConfiguration
+    /// Where partitions without a usable stored offset start.
+    public var resetPolicy: ResetPolicy
+    /// Reset a stored offset above the log end to the reset policy instead of failing. Off by default: such an
+    /// offset means the topic was truncated or re-created, and someone should look.
+    public var resetAboveLogEnd: Bool
+    /// Commit processed offsets this often (checked each time a batch is asked for); nil: only explicit commits.
+    public var commitInterval: Duration?
+    /// Look for new partitions of the subscribed topics this often.
+    public var metadataRefreshInterval: Duration
+    /// At most this many messages per batch.
+    public var maxBatchSize: Int
+    /// How long `nextBatch` waits for messages before it returns an empty batch.
+    public var pollTimeout: Duration
+    /// Deadline of each start-up request to Kafka (metadata, watermarks): an unreachable cluster fails by then.
+    public var kafkaTimeout: Duration
+
+    public init(
+        group: String,
+        topics: [String],
+        zookeeper: ZooKeeperConfiguration,
+        kafka: KafkaConfiguration,
+        resetPolicy: ResetPolicy = .earliest,
+        resetAboveLogEnd: Bool = false,
+        commitInterval: Duration? = .seconds(1),
+        metadataRefreshInterval: Duration = .seconds(30),
+        maxBatchSize: Int = 10_000,
+        pollTimeout: Duration = .milliseconds(100),
+        kafkaTimeout: Duration = .seconds(10)
+    ) {
+        self.group = group
+        self.topics = topics
+        self.zookeeper = zookeeper
+        self.kafka = kafka
+        self.resetPolicy = resetPolicy
+        self.resetAboveLogEnd = resetAboveLogEnd
+        self.commitInterval = commitInterval
+        self.metadataRefreshInterval = metadataRefreshInterval
+        self.maxBatchSize = maxBatchSize
+        self.pollTimeout = pollTimeout
+        self.kafkaTimeout = kafkaTimeout
+    }
+}

@@ -1,0 +1,45 @@
+/// An error of the offset coordinator, naming the group, topic, partition or znode it concerns.
+public struct OffsetError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What went wrong; static constants so that codes can be added without breaking users.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        public let name: String
+        private init(_ name: String) { self.name = name }
+
+        /// A group id that is empty, contains `/` or control characters.
+        public static let invalidGroup = Code("invalidGroup")
+        /// A topic name outside `[a-zA-Z0-9._-]{1,249}`, or `.` / `..`.
+        public static let invalidTopic = Code("invalidTopic")
+        /// An offset znode whose data is not an ASCII decimal; the znode is left as it is.
+        public static let malformedOffset = Code("malformedOffset")
+        /// Partitions without a stored offset under the reset policy `none`.
+        public static let noStoredOffset = Code("noStoredOffset")
+        /// A stored offset above the partition's log end (truncation, topic re-created).
+        public static let offsetAboveLogEnd = Code("offsetAboveLogEnd")
+        /// An offset znode changed under us (another writer); nothing of the commit was applied.
+        public static let concurrentModification = Code("concurrentModification")
+        /// The commit, with the application's own operations, does not fit one ZooKeeper transaction.
+        public static let transactionTooLarge = Code("transactionTooLarge")
+        /// A topic the group subscribes to does not exist on the brokers.
+        public static let unknownTopic = Code("unknownTopic")
+        /// The consumer was stopped or closed.
+        public static let closed = Code("closed")
+        /// Bad input that is neither a name nor a znode: a file, an option, an offset.
+        public static let invalidInput = Code("invalidInput")
+
+        public var description: String { name }
+    }
+
+    public var code: Code
+    /// The znode concerned, when there is one.
+    public var path: String?
+    /// A sentence for people.
+    public var message: String
+
+    public init(_ code: Code, path: String? = nil, _ message: String) {
+        self.code = code
+        self.path = path
+        self.message = message
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,68 @@
+/// The znode layout of Kafka 0.8's ZooKeeper consumer groups, and the name rules, in one place.
+///
+/// `/consumers/<group>/offsets/<topic>/<partition>` holds the next offset to consume;
+/// `/consumers/<group>/ids/<consumerId>` and `/consumers/<group>/owners/<topic>/<partition>` hold membership.
+/// Tools such as Burrow, CMAK and Kafka's ConsumerOffsetChecker read exactly these paths.
+public struct OffsetLayout: Sendable, Hashable {
+    /// The parent of every group.
+    public static let consumersRoot = "/consumers"
+
+    /// The group id.
+    public let group: String
+
+    /// A layout for `group`; throws `invalidGroup` before any znode is touched.
+    public init(group: String) throws(OffsetError) {
+        try Self.validateGroup(group)
+        self.group = group
+    }
+
+    public var groupPath: String { "\(Self.consumersRoot)/\(group)" }
+    public var offsetsPath: String { "\(groupPath)/offsets" }
+    public var idsPath: String { "\(groupPath)/ids" }
+    public var ownersPath: String { "\(groupPath)/owners" }
+
+    public func offsetsPath(topic: String) -> String { "\(offsetsPath)/\(topic)" }
+    public func offsetPath(_ partition: TopicPartition) -> String {
+        "\(offsetsPath)/\(partition.topic)/\(partition.partition)"
+    }
+    public func idPath(consumerID: String) -> String { "\(idsPath)/\(consumerID)" }
+    public func ownersPath(topic: String) -> String { "\(ownersPath)/\(topic)" }
+    public func ownerPath(_ partition: TopicPartition) -> String {
+        "\(ownersPath)/\(partition.topic)/\(partition.partition)"
+    }
+
+    /// Group ids: non-empty, no `/`, no control characters (and not `.` or `..`, which are not znode names).
+    public static func validateGroup(_ group: String) throws(OffsetError) {
+        func invalid(_ why: String) -> OffsetError {
+            OffsetError(.invalidGroup, "invalid group id '\(group.escapedForDisplay)': \(why)")
+        }
+        if group.isEmpty { throw invalid("it is empty") }
+        if group.contains("/") { throw invalid("it contains '/'") }
+        if group == "." || group == ".." { throw invalid("'.' and '..' are not znode names") }
+        if group.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
+            throw invalid("it contains a control character")
+        }
+    }
+
+    /// Topic names as Kafka allows them: `[a-zA-Z0-9._-]{1,249}`, not `.` or `..`.
+    public static func validateTopic(_ topic: String) throws(OffsetError) {
+        func invalid(_ why: String) -> OffsetError {
+            OffsetError(.invalidTopic, "invalid topic '\(topic.escapedForDisplay)': \(why)")
+        }
+        if topic.isEmpty { throw invalid("it is empty") }
+        if topic.utf8.count > 249 { throw invalid("it is longer than 249 characters") }
+        if topic == "." || topic == ".." { throw invalid("'.' and '..' are not topic names") }
+        let allowed = topic.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
+                || byte == 0x2e || byte == 0x5f || byte == 0x2d
+        }
+        if !allowed { throw invalid("only letters, digits, '.', '_' and '-' are allowed") }
+    }
+}
+
+extension String {
+    /// The string with control characters shown as escapes, for messages.
+    var escapedForDisplay: String {
+        unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? $0.escaped(asASCII: true) : String($0) }.joined()
+    }
+}

@@ -1,0 +1,263 @@
+import Logging
+import Synchronization
+
+/// Reads and commits one group's offsets in ZooKeeper, in Kafka 0.8's layout.
+///
+/// Reads are pipelined. A commit writes every changed offset in one `multi` (split below `jute.maxbuffer` only
+/// when it must be, and never when it carries the application's own operations); each write is conditional on
+/// the version this store last saw, so an offset moved by someone else is never overwritten silently.
+public final class ZooKeeperOffsetStore: Sendable {
+    /// The paths of this group.
+    public let layout: OffsetLayout
+    private let client: ZooKeeperClient
+    private let logger: Logger
+    /// Transactions are kept below this many request bytes; the server refuses requests above its
+    /// `jute.maxbuffer` (1 MiB by default).
+    public let maxTransactionBytes: Int
+
+    private struct State {
+        /// What we last read or wrote, per partition: the value (to skip unchanged) and the version.
+        var known: [TopicPartition: StoredOffset] = [:]
+        /// Topics whose `offsets/<topic>` znode is known to exist.
+        var ensuredTopics: Set<String> = []
+    }
+
+    private let state = Mutex(State())
+
+    public init(
+        client: ZooKeeperClient, group: String, maxTransactionBytes: Int = 768 * 1024,
+        logger: Logger = Logger(label: "zkoffsets.store")
+    ) throws(OffsetError) {
+        self.layout = try OffsetLayout(group: group)
+        self.client = client
+        self.logger = logger
+        self.maxTransactionBytes = maxTransactionBytes
+    }
+
+    // MARK: Reading
+
+    /// The partition numbers that have an offset znode under `topic` (sorted); non-numeric children are ignored.
+    public func storedPartitions(topic: String) async throws -> [Int32] {
+        try OffsetLayout.validateTopic(topic)
+        do {
+            return try await client.children(layout.offsetsPath(topic: topic)).names.compactMap { Int32($0) }.sorted()
+        } catch {
+            if error.code == .noNode { return [] }
+            throw error
+        }
+    }
+
+    /// The topics that have offsets stored for this group.
+    public func storedTopics() async throws -> [String] {
+        do {
+            return try await client.children(layout.offsetsPath).names.sorted()
+        } catch {
+            if error.code == .noNode { return [] }
+            throw error
+        }
+    }
+
+    /// What each partition's znode holds, with pipelined reads. Remembers versions for the next commit.
+    public func inspect(_ partitions: [TopicPartition]) async throws -> [TopicPartition: OffsetReading] {
+        for topic in Set(partitions.map(\.topic)) { try OffsetLayout.validateTopic(topic) }
+        let results = await client.getData(partitions.map { layout.offsetPath($0) })
+        var readings: [TopicPartition: OffsetReading] = [:]
+        var seen: [TopicPartition: StoredOffset] = [:]
+        for (partition, result) in zip(partitions, results) {
+            switch result {
+            case .success(let node):
+                let path = layout.offsetPath(partition)
+                do {
+                    let offset = try OffsetValue.decode(node.bytes, path: path)
+                    let stored = StoredOffset(offset: offset, version: node.stat.version, modifiedMillis: node.stat.mtime)
+                    readings[partition] = .offset(stored)
+                    seen[partition] = stored
+                } catch {
+                    readings[partition] = .malformed(bytes: node.bytes, error: error)
+                }
+            case .failure(let error) where error.code == .noNode:
+                readings[partition] = .missing
+            case .failure(let error):
+                throw error
+            }
+        }
+        state.withLock { $0.known.merge(seen) { _, new in new } }
+        return readings
+    }
+
+    /// The stored offsets of `partitions` (absent when there is no znode). Throws `malformedOffset` naming every
+    /// bad znode and its bytes; nothing is written.
+    public func read(_ partitions: [TopicPartition]) async throws -> [TopicPartition: StoredOffset] {
+        var offsets: [TopicPartition: StoredOffset] = [:]
+        var malformed: [OffsetError] = []
+        for (partition, reading) in try await inspect(partitions) {
+            switch reading {
+            case .offset(let stored): offsets[partition] = stored
+            case .malformed(_, let error): malformed.append(error)
+            case .missing: break
+            }
+        }
+        if let first = malformed.sorted(by: { ($0.path ?? "") < ($1.path ?? "") }).first {
+            if malformed.count == 1 { throw first }
+            throw OffsetError(
+                .malformedOffset, path: first.path,
+                malformed.map(\.message).sorted().joined(separator: "\n")
+            )
+        }
+        return offsets
+    }
+
+    /// Every offset stored under `topics` (the partitions that have znodes).
+    public func read(topics: [String]) async throws -> [TopicPartition: StoredOffset] {
+        var partitions: [TopicPartition] = []
+        for topic in topics {
+            partitions += try await storedPartitions(topic: topic).map { TopicPartition(topic: topic, partition: $0) }
+        }
+        return try await read(partitions)
+    }
+
+    /// Forgets what was read, so the next commit of a partition reads its znode first (after a session change,
+    /// or when another writer is expected).
+    public func forget() {
+        state.withLock { $0.known = [:] }
+    }
+
+    // MARK: Committing
+
+    /// Writes the offsets that changed since they were last read or written, in one transaction with
+    /// `extraOperations` (the application's own writes) and `checks` (fencing: owner znodes that must still be
+    /// ours). Very large commits without extra operations are split into transactions below
+    /// `maxTransactionBytes`, each carrying the checks; with extra operations a commit that does not fit is
+    /// refused with `transactionTooLarge`.
+    ///
+    /// An offset znode changed by someone else since we saw it fails the commit with `concurrentModification`
+    /// and nothing of that transaction is applied.
+    @discardableResult
+    public func commit(
+        _ offsets: [TopicPartition: Int64], extraOperations: [ZooKeeperOperation] = [],
+        checks: [ZooKeeperOperation] = []
+    ) async throws -> CommitSummary {
+        for offset in offsets where offset.value < 0 {
+            throw OffsetError(.invalidInput, "refusing to commit negative offset \(offset.value) for \(offset.key)")
+        }
+        try await ensureTopicPaths(Set(offsets.keys.map(\.topic)))
+        let known = state.withLock { $0.known }
+        let changed = offsets.filter { known[$0.key]?.offset != $0.value }.sorted { $0.key < $1.key }
+        let unchanged = offsets.count - changed.count
+        if changed.isEmpty && extraOperations.isEmpty {
+            return CommitSummary(written: 0, unchanged: unchanged, transactions: 0)
+        }
+        // Partitions never read: read them now, so the write is conditional on what is really there.
+        let unseen = changed.map(\.key).filter { known[$0] == nil }
+        if !unseen.isEmpty { _ = try await read(unseen) }
+        let versions = state.withLock { $0.known }
+
+        let writes = changed.map { partition, offset in
+            let path = layout.offsetPath(partition)
+            let data = OffsetValue.encode(offset)
+            if let version = versions[partition]?.version {
+                return (partition, offset, ZooKeeperOperation.setData(path, data: data, version: version))
+            }
+            return (partition, offset, ZooKeeperOperation.create(path, data: data))
+        }
+        let chunks = try chunk(writes, extraOperations: extraOperations, checks: checks)
+        for chunk in chunks {
+            let operations = chunk.map(\.2) + checks + (chunks.count == 1 ? extraOperations : [])
+            let results = try await applyTransaction(operations, writes: chunk)
+            state.withLock { state in
+                for (index, write) in chunk.enumerated() {
+                    let stat: ZNodeStat? = if case .setData(let stat) = results[index] { stat } else { nil }
+                    state.known[write.0] = StoredOffset(
+                        offset: write.1, version: stat?.version ?? 0, modifiedMillis: stat?.mtime ?? 0
+                    )
+                }
+            }
+        }
+        return CommitSummary(written: changed.count, unchanged: unchanged, transactions: chunks.count)
+    }
+
+    private typealias Write = (TopicPartition, Int64, ZooKeeperOperation)
+
+    private func chunk(
+        _ writes: [Write], extraOperations: [ZooKeeperOperation], checks: [ZooKeeperOperation]
+    ) throws -> [[Write]] {
+        let fixed = checks.reduce(64) { $0 + $1.estimatedRequestSize }
+        let extra = extraOperations.reduce(0) { $0 + $1.estimatedRequestSize }
+        let total = writes.reduce(fixed + extra) { $0 + $1.2.estimatedRequestSize }
+        if total <= maxTransactionBytes { return [writes] }
+        if !extraOperations.isEmpty {
+            throw OffsetError(
+                .transactionTooLarge,
+                "the commit of \(writes.count) offsets with \(extraOperations.count) operations of the application "
+                    + "needs about \(total) bytes, more than one ZooKeeper transaction takes (\(maxTransactionBytes)); "
+                    + "it was not applied: commit smaller batches"
+            )
+        }
+        var chunks: [[Write]] = [[]]
+        var size = fixed
+        for write in writes {
+            let cost = write.2.estimatedRequestSize
+            if size + cost > maxTransactionBytes && !chunks[chunks.count - 1].isEmpty {
+                chunks.append([])
+                size = fixed
+            }
+            chunks[chunks.count - 1].append(write)
+            size += cost
+        }
+        return chunks
+    }
+
+    /// Applies one transaction, retrying what may succeed on retry. After a connection loss the transaction may
+    /// or may not have been applied: the written znodes are read back to find out before anything is resent.
+    private func applyTransaction(_ operations: [ZooKeeperOperation], writes: [Write]) async throws -> [OperationResult] {
+        var attempt = 0
+        while true {
+            let failure: ZooKeeperError
+            do {
+                return try await client.multi(operations)
+            } catch {
+                failure = error
+            }
+            if failure.isRetryable && attempt < 5 {
+                attempt += 1
+                logger.warning("ZooKeeper commit failed (\(failure.code)); retrying", metadata: ["attempt": "\(attempt)"])
+                try await Task.sleep(for: .milliseconds(100 * (1 << attempt)))
+                if let results = try await alreadyApplied(writes) { return results }
+                continue
+            }
+            let index = failure.failedOperationIndex ?? writes.count
+            if index < writes.count && [.badVersion, .nodeExists, .noNode].contains(failure.code) {
+                state.withLock { _ = $0.known.removeValue(forKey: writes[index].0) }
+                throw OffsetError(
+                    .concurrentModification, path: failure.path,
+                    "offset znode \(failure.path ?? "?") was changed by another writer since it was read "
+                        + "(\(failure.code)); nothing of this commit was applied"
+                )
+            }
+            throw failure
+        }
+    }
+
+    /// The writes' results when every one of them is already in place (a transaction applied before its answer
+    /// was lost), nil otherwise.
+    private func alreadyApplied(_ writes: [Write]) async throws -> [OperationResult]? {
+        let results = await client.getData(writes.map { layout.offsetPath($0.0) })
+        var applied: [OperationResult] = []
+        for (write, result) in zip(writes, results) {
+            guard case .success(let node) = result,
+                let value = try? OffsetValue.decode(node.bytes, path: ""), value == write.1
+            else { return nil }
+            applied.append(.setData(node.stat))
+        }
+        return applied
+    }
+
+    private func ensureTopicPaths(_ topics: Set<String>) async throws {
+        let missing = state.withLock { state in topics.subtracting(state.ensuredTopics) }
+        for topic in missing.sorted() {
+            try OffsetLayout.validateTopic(topic)
+            try await client.ensurePath(layout.offsetsPath(topic: topic))
+        }
+        state.withLock { $0.ensuredTopics.formUnion(missing) }
+    }
+}
