@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "ZKOffsets", targets: ["ZKOffsets"]),
         .executable(name: "zkoffsets", targets: ["zkoffsets"]),
         .executable(name: "print-consumer", targets: ["print-consumer"]),
+        .executable(name: "word-count", targets: ["word-count"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -66,6 +67,16 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "examples/print-consumer"
+        ),
+        .executableTarget(
+            name: "word-count",
+            dependencies: [
+                "ZKOffsets",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "examples/word-count"
         ),
         .executableTarget(
             name: "zkoffsets-bench",
