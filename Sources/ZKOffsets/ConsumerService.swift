@@ -18,7 +18,7 @@ public struct ConsumerService: Service {
     /// - Parameters:
     ///   - commitEachBatch: commit after every batch (otherwise the consumer's commit interval applies, plus
     ///     a commit for every batch that returned operations).
-    ///   - stopWhenIdle: stop after this long without a message.
+    ///   - stopWhenIdle: stop after this long without a message, once every partition is read to its log end.
     ///   - maxMessages: stop after this many messages.
     public init(
         consumer: OffsetConsumer, commitEachBatch: Bool = true, stopWhenIdle: Duration? = nil,
@@ -52,7 +52,11 @@ public struct ConsumerService: Service {
         var remaining = maxMessages ?? Int.max
         while remaining > 0, var batch = try await consumer.nextBatch() {
             if batch.isEmpty {
-                if let stopWhenIdle, ContinuousClock.now - lastMessage >= stopWhenIdle { return }
+                if let stopWhenIdle, ContinuousClock.now - lastMessage >= stopWhenIdle {
+                    // Idle is not enough: the first fetches may still be on their way.
+                    if try await consumer.isCaughtUp() { return }
+                    lastMessage = .now
+                }
                 continue
             }
             lastMessage = .now

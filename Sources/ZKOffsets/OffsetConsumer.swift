@@ -181,6 +181,13 @@ public final class OffsetConsumer: Sendable {
         }
     }
 
+    /// True when every assigned partition has been fetched up to its log end (asks the brokers).
+    public func isCaughtUp() async throws -> Bool {
+        let fetched = state.withLock { $0.fetched }
+        let watermarks = try await admin.watermarks(for: Array(fetched.keys), timeout: configuration.kafkaTimeout)
+        return fetched.allSatisfy { partition, position in position >= (watermarks[partition]?.high ?? 0) }
+    }
+
     /// Stops handing out batches: `nextBatch` returns nil from now on. Call `close()` afterwards.
     public func stop() {
         state.withLock { $0.stopping = true }

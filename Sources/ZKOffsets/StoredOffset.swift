@@ -32,4 +32,10 @@ public struct CommitSummary: Sendable, Hashable {
     public var unchanged: Int
     /// ZooKeeper transactions used (0 when nothing changed; more than 1 only for very large commits).
     public var transactions: Int
+
+    public init(written: Int, unchanged: Int, transactions: Int) {
+        self.written = written
+        self.unchanged = unchanged
+        self.transactions = transactions
+    }
 }
