@@ -16,4 +16,17 @@ public struct KafkaConfiguration: Sendable {
         self.bootstrapServers = bootstrapServers
         self.properties = properties
     }
+
+    /// Properties from `key=value` arguments (kcat's and our tools' `-X`); a later key wins. Throws
+    /// `.invalidConfiguration` naming an argument without `=` or with an empty key.
+    public static func properties(fromArguments arguments: [String]) throws -> [String: String] {
+        var properties: [String: String] = [:]
+        for argument in arguments {
+            guard let equals = argument.firstIndex(of: "="), equals != argument.startIndex else {
+                throw KafkaError(code: .invalidConfiguration, message: "-X takes key=value, not '\(argument)'")
+            }
+            properties[String(argument[..<equals])] = String(argument[argument.index(after: equals)...])
+        }
+        return properties
+    }
 }

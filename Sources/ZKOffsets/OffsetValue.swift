@@ -27,6 +27,10 @@ public enum OffsetValue {
         return first != 0x30 || bytes.count == 1
     }
 
+    private static func hex(_ byte: UInt8) -> String {
+        byte < 16 ? "0" + String(byte, radix: 16) : String(byte, radix: 16)
+    }
+
     /// Bytes for a message: quoted text when printable, hex otherwise.
     public static func describe(_ bytes: [UInt8]) -> String {
         if bytes.isEmpty { return "empty data" }
@@ -35,8 +39,7 @@ public enum OffsetValue {
         if shown.allSatisfy({ $0 >= 0x20 && $0 < 0x7f }) {
             return "'\(String(decoding: shown, as: UTF8.self))'\(suffix)"
         }
-        let text = String(decoding: shown, as: UTF8.self).escapedForDisplay
-        let hex = shown.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }
-        return "bytes \(hex.joined(separator: " "))\(suffix) ('\(text)')"
+        let text = shown.map { $0 >= 0x20 && $0 < 0x7f ? String(UnicodeScalar($0)) : "\\x" + Self.hex($0) }.joined()
+        return "bytes \(shown.map(Self.hex).joined(separator: " "))\(suffix) ('\(text)')"
     }
 }

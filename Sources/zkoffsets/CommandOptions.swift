@@ -50,8 +50,10 @@ struct ConnectionOptions: ParsableArguments {
 
     func validate() throws {
         guard timeout > 0 else { throw ValidationError("--timeout must be at least 1 second") }
-        for property in properties where !property.contains("=") || property.hasPrefix("=") {
-            throw ValidationError("-X takes key=value, not '\(property)'")
+        do {
+            _ = try KafkaConfiguration.properties(fromArguments: properties)
+        } catch let error as KafkaError {
+            throw ValidationError(error.message)
         }
         if let zkAuth {
             let parts = zkAuth.split(separator: ":", maxSplits: 1)
@@ -88,11 +90,7 @@ struct ConnectionOptions: ParsableArguments {
             }
             return nil
         }
-        var values: [String: String] = [:]
-        for property in properties {
-            let parts = property.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            values[String(parts[0])] = String(parts[1])
-        }
+        let values = try KafkaConfiguration.properties(fromArguments: properties)
         do {
             return try KafkaAdminClient(
                 configuration: KafkaConfiguration(bootstrapServers: bootstrap, properties: values),

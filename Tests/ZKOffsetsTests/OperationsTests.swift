@@ -144,10 +144,10 @@ struct OperationsTests {
             let entries = try OffsetFile.parse("\(g),events,0,5\n\(g),events,1,6\n\(g),events,2,9\n")
             let plan = try await OffsetPlan.read(entries, inventory: fx.inventory, overwriteMalformed: true)
             #expect(plan.table.lines == [
-                "GROUP\(String(repeating: " ", count: g.count - 3))TOPIC   PARTITION  CURRENT                            NEW",
-                "\(g)  events  0          5                                  5",
-                "\(g)  events  1          6 (stored as bytes 36 0a ('6\\n'))  6",
-                "\(g)  events  2          -                                  9",
+                "GROUP\(String(repeating: " ", count: g.count - 3))TOPIC   PARTITION  CURRENT                              NEW",
+                "\(g)  events  0          5                                    5",
+                "\(g)  events  1          6 (stored as bytes 36 0a ('6\\x0a'))  6",
+                "\(g)  events  2          -                                    9",
             ])
             #expect(plan.pending.map(\.partition.partition) == [1, 2])
             let summary = try await plan.apply(client: fx.client)

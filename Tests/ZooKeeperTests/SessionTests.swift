@@ -22,22 +22,24 @@ struct SessionTests {
         let root = try await TestServer.freshRoot(client)
         try await client.create(root + "/ephemeral", mode: .ephemeral)
         let session = try #require(client.session)
-        var states = client.connectionStates().makeAsyncIterator()
-        #expect(await states.next() == .connected)
+        let recorder = StateRecorder(client.connectionStates())
         var watch = client.watchData(root).makeAsyncIterator()
         _ = try await watch.next()
 
         // Expire the session for real: a second handle joins it with the same id and password, then closing
-        // that handle closes the session on the server.
-        let intruder = try await TestServer.connect(session: session)
-        #expect(intruder.sessionID == session.id)
-        await intruder.close()
-
-        var seen: [ConnectionState] = []
-        while let state = await states.next() {
-            seen.append(state)
-            if state.isTerminal { break }
+        // that handle closes the session on the server. If the first client wins the session back before the
+        // close arrives, the server ignores that close (the session moved): then take it over again.
+        let deadline = ContinuousClock.now + .seconds(40)
+        while client.state != .expired, ContinuousClock.now < deadline {
+            if let intruder = try? await TestServer.connect(session: session) {
+                #expect(intruder.sessionID == session.id)
+                await intruder.close()
+            }
+            let attempt = ContinuousClock.now + .seconds(3)
+            while client.state != .expired, ContinuousClock.now < attempt { try await Task.sleep(for: .milliseconds(20)) }
         }
+        let seen = await recorder.states()
+        #expect(seen.first == .connected)
         #expect(seen.last == .expired, "states seen: \(seen)")
         #expect(client.state == .expired)
 
@@ -150,4 +152,20 @@ struct SessionTests {
         try await chrooted.create("/inside", data: [5])
         #expect(try await plain.getData(root + "/inside").bytes == [5])
     }
+}
+
+/// Records every state of a stream until it ends (after a terminal state).
+final class StateRecorder: Sendable {
+    private let task: Task<[ConnectionState], Never>
+
+    init(_ stream: AsyncStream<ConnectionState>) {
+        task = Task {
+            var states: [ConnectionState] = []
+            for await state in stream { states.append(state) }
+            return states
+        }
+    }
+
+    /// All states, once the stream has ended.
+    func states() async -> [ConnectionState] { await task.value }
 }

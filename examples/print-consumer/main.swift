@@ -42,12 +42,11 @@ struct PrintConsumer: AsyncParsableCommand {
         guard let policy = ResetPolicy(rawValue: reset) else {
             throw ValidationError("--reset must be earliest, latest or none, not '\(reset)'")
         }
-        var kafkaProperties: [String: String] = [:]
-        for property in properties {
-            guard let equals = property.firstIndex(of: "="), equals != property.startIndex else {
-                throw ValidationError("-X takes key=value, not '\(property)'")
-            }
-            kafkaProperties[String(property[..<equals])] = String(property[property.index(after: equals)...])
+        let kafkaProperties: [String: String]
+        do {
+            kafkaProperties = try KafkaConfiguration.properties(fromArguments: properties)
+        } catch let error as KafkaError {
+            throw ValidationError(error.message)
         }
         let configuration = ConsumerConfiguration(
             group: group, topics: topic,
