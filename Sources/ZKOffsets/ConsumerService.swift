@@ -63,9 +63,12 @@ public struct ConsumerService: Service {
             if batch.count > remaining { batch = Array(batch.prefix(remaining)) }
             remaining -= batch.count
             let operations = try await process(batch)
-            consumer.markProcessed(batch)
-            if commitEachBatch || !operations.isEmpty {
-                try await consumer.commit(extraOperations: operations)
+            if !operations.isEmpty {
+                // Results and offsets in one transaction; the batch is processed only if it applied.
+                try await consumer.commit(processing: batch, extraOperations: operations)
+            } else {
+                consumer.markProcessed(batch)
+                if commitEachBatch { try await consumer.commit() }
             }
         }
     }

@@ -106,6 +106,17 @@ public final class OffsetConsumer: Sendable {
             return (state.stopping, commitDue, now - state.lastRefresh >= configuration.metadataRefreshInterval)
         }
         if stopping { return nil }
+        switch zooKeeperClient.state {
+        case .suspended, .connecting:
+            // The session is in doubt: messages fetched now could not be committed. Wait for it instead.
+            try await Task.sleep(for: configuration.pollTimeout)
+            return []
+        case .expired:
+            logger.warning("ZooKeeper session expired; reconnecting")
+            _ = try await reconnect()
+        default:
+            break
+        }
         if commitDue {
             do {
                 try await commit()
@@ -138,7 +149,12 @@ public final class OffsetConsumer: Sendable {
     /// Records that the application has processed `messages`: their offsets become committable.
     /// Offsets only move forward.
     public func markProcessed(_ messages: [KafkaMessage]) {
-        guard !messages.isEmpty else { return }
+        markProcessed(Self.nextOffsets(of: messages))
+    }
+
+    /// The next offset to consume per partition after `messages`.
+    private static func nextOffsets(of messages: [KafkaMessage]) -> [TopicPartition: Int64] {
+        guard !messages.isEmpty else { return [:] }
         var highest: [TopicPartition: Int64] = [:]
         var current = messages[0].topicPartition
         var next = messages[0].offset + 1
@@ -150,7 +166,7 @@ public final class OffsetConsumer: Sendable {
             next = message.offset + 1
         }
         highest[current] = max(highest[current] ?? 0, next)
-        markProcessed(highest)
+        return highest
     }
 
     /// Records processed positions (next offset to consume per partition); lower positions than already recorded
@@ -167,10 +183,30 @@ public final class OffsetConsumer: Sendable {
     /// same ZooKeeper transaction: both are applied or neither. After a session expiry it reconnects first.
     @discardableResult
     public func commit(extraOperations: [ZooKeeperOperation] = []) async throws -> CommitSummary {
+        try await commit(processing: [], extraOperations: extraOperations)
+    }
+
+    /// Commits `batch` as processed together with `extraOperations` (the results it produced), in one
+    /// transaction: the batch counts as processed only once that transaction applied. If it fails, neither the
+    /// results nor the batch's offsets are committed, not even by a later commit or the last commit on close:
+    /// the batch is delivered again after a restart, and its results are computed again.
+    @discardableResult
+    public func commit(
+        processing batch: [KafkaMessage], extraOperations: [ZooKeeperOperation] = []
+    ) async throws -> CommitSummary {
+        let batchPositions = Self.nextOffsets(of: batch)
         let offsets = state.withLock { state in
             state.lastCommit = .now
-            return state.processed
+            return state.processed.merging(batchPositions) { max($0, $1) }
         }
+        let summary = try await commit(offsets, extraOperations: extraOperations)
+        markProcessed(batchPositions)
+        return summary
+    }
+
+    private func commit(
+        _ offsets: [TopicPartition: Int64], extraOperations: [ZooKeeperOperation]
+    ) async throws -> CommitSummary {
         let store = zooKeeper.withLock { $0.store }
         do {
             return try await store.commit(offsets, extraOperations: extraOperations)

@@ -241,6 +241,9 @@ public final class ZooKeeperOffsetStore: Sendable {
     /// The writes' results when every one of them is already in place (a transaction applied before its answer
     /// was lost), nil otherwise.
     private func alreadyApplied(_ writes: [Write]) async throws -> [OperationResult]? {
+        // Without an offset write there is nothing of ours to read back: resend, and let the application's
+        // version-conditional operations tell.
+        guard !writes.isEmpty else { return nil }
         let results = await client.getData(writes.map { layout.offsetPath($0.0) })
         var applied: [OperationResult] = []
         for (write, result) in zip(writes, results) {

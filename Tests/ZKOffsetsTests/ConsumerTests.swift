@@ -193,4 +193,42 @@ struct ConsumerTests {
         }
         #expect(kafkaError?.message.contains("127.0.0.1:1") == true)
     }
+
+    @Test func anExpiredSessionIsReplacedAndCommitsGoOn() async throws {
+        let cluster = try MockKafkaCluster(logger: TestEnvironment.logger)
+        defer { Task { await cluster.close() } }
+        try cluster.createTopic("expiring", partitions: 2)
+        let group = TestEnvironment.freshGroup()
+        try await TestEnvironment.produce(["a", "b"], topic: "expiring", partitions: 2, cluster: cluster)
+        let consumer = try await OffsetConsumer.start(
+            TestEnvironment.configuration(group: group, topics: ["expiring"], cluster: cluster),
+            logger: TestEnvironment.logger
+        )
+        #expect(try await TestEnvironment.consume(consumer, count: 2).count == 2)
+
+        // Expire the consumer's session for real (a second handle takes it over and closes it).
+        let expired = consumer.zooKeeperClient
+        let session = try #require(expired.session)
+        let deadline = ContinuousClock.now + .seconds(40)
+        while expired.state != .expired, ContinuousClock.now < deadline {
+            if let intruder = try? await ZooKeeperClient.connect(
+                ZooKeeperConfiguration(connectString: TestEnvironment.zooKeeper, session: session)
+            ) {
+                await intruder.close()
+            }
+            let attempt = ContinuousClock.now + .seconds(3)
+            while expired.state != .expired, ContinuousClock.now < attempt { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        try #require(expired.state == .expired)
+
+        try await TestEnvironment.produce(["c", "d"], topic: "expiring", partitions: 2, cluster: cluster)
+        let after = try await TestEnvironment.consume(consumer, count: 2)
+        #expect(after.map(\.text).sorted() == ["c", "d"])
+        #expect(consumer.zooKeeperClient !== expired, "a new session")
+        try await consumer.close()
+        let client = try await TestEnvironment.connect()
+        defer { Task { await client.close() } }
+        #expect(try await client.getData("/consumers/\(group)/offsets/expiring/0").string == "2")
+        #expect(try await client.getData("/consumers/\(group)/offsets/expiring/1").string == "2")
+    }
 }
