@@ -38,6 +38,10 @@ public final class ZooKeeperClient: Sendable {
         )
         let client = ZooKeeperClient(handle: handle, connectString: connectString)
         let state = await client.waitForSession(timeout: configuration.connectTimeout)
+        if Task.isCancelled {
+            await client.close()
+            throw ZooKeeperError(code: .closing, message: "connecting to \(connectString) was cancelled")
+        }
         guard state.isConnected else {
             await client.close()
             switch state {

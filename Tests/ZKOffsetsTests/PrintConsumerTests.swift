@@ -11,13 +11,19 @@ final class RunningConsumer: Sendable {
 
     struct UnsafeProcess: @unchecked Sendable { let value: Process }
 
+    /// Where the consumer's stderr goes, for failure messages.
+    let errorLog: URL
+
     init(executable: URL, arguments: [String]) throws {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(["LOG_LEVEL": "info"]) { $1 }
         let pipe = Pipe()
         process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
+        errorLog = FileManager.default.temporaryDirectory.appendingPathComponent("print-consumer-\(UUID().uuidString).log")
+        _ = FileManager.default.createFile(atPath: errorLog.path, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: errorLog)
         self.process = UnsafeProcess(value: process)
         pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
@@ -34,7 +40,16 @@ final class RunningConsumer: Sendable {
         try process.run()
     }
 
+    deinit {
+        try? FileManager.default.removeItem(at: errorLog)
+    }
+
     var output: [String] { lines.withLock { $0 } }
+
+    /// The last lines the consumer logged.
+    var errors: String {
+        ((try? String(contentsOf: errorLog, encoding: .utf8)) ?? "").split(separator: "\n").suffix(15).joined(separator: "\n")
+    }
 
     func kill() {
         Glibc.kill(process.value.processIdentifier, SIGKILL)
@@ -49,13 +64,15 @@ final class RunningConsumer: Sendable {
     }
 }
 
-func eventually(timeout: Duration = .seconds(30), _ what: String, _ condition: () async throws -> Bool) async throws {
+func eventually(
+    timeout: Duration = .seconds(30), _ what: @autoclosure () -> String, _ condition: () async throws -> Bool
+) async throws {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try await condition() { return }
         try await Task.sleep(for: .milliseconds(10))
     }
-    Issue.record("timed out waiting for: \(what)")
+    Issue.record("timed out waiting for: \(what())")
     throw CancellationError()
 }
 
@@ -137,7 +154,9 @@ struct PrintConsumerTests {
             let committedBefore = try await committed(client, group: group)
             let run = try RunningConsumer(executable: executable, arguments: arguments(cluster, group: group))
             let target = Int.random(in: 1...300, using: &generator)
-            try await eventually("print-consumer printed \(target) lines") { run.output.count >= target }
+            try await eventually(
+                "print-consumer printed \(target) lines (it printed \(run.output.count)); its log:\n\(run.errors)"
+            ) { run.output.count >= target }
             run.kill()
             let lines = run.output.compactMap(PrintedLine.init)
             // A restart starts each partition exactly at its committed offset: no gap, nothing older again.

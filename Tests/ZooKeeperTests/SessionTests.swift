@@ -48,6 +48,9 @@ struct SessionTests {
         let later = await #expect(throws: ZooKeeperError.self) { try await client.getData(root) }
         #expect(later?.code == .sessionExpired)
         #expect(later?.isRetryable == false)
+        // The C client answers a multi on an expired handle with a marshalling error; it must still say expired.
+        let transaction = await #expect(throws: ZooKeeperError.self) { try await client.multi([.check(root)]) }
+        #expect(transaction?.code == .sessionExpired)
 
         let successor = try await TestServer.connect()
         defer { Task { await successor.close(); await client.close() } }

@@ -69,14 +69,16 @@ final class MultiRequest: @unchecked Sendable {
         if case .failed(let error) = completion { return .failure(error) }
         let rc = completion.rc
         if !rc.isZOK {
-            // The failed operation carries the real error; those before it ZOK, those after it
-            // ZRUNTIMEINCONSISTENCY.
-            let index = (0..<operations.count).first { index in
-                let err = results[index].err
-                return err != ZOK.rawValue && err != ZRUNTIMEINCONSISTENCY.rawValue
-            }
+            // Failures of the connection fail every operation alike (the C client sets each result to rc):
+            // no operation is to blame. Otherwise the failed operation carries rc; those before it ZOK, those
+            // after it ZRUNTIMEINCONSISTENCY.
+            let connectionCodes: Set<Int32> = [
+                ZCONNECTIONLOSS.rawValue, ZOPERATIONTIMEOUT.rawValue, ZCLOSING.rawValue, ZSESSIONEXPIRED.rawValue,
+                ZSESSIONMOVED.rawValue, ZINVALIDSTATE.rawValue,
+            ]
+            let index = connectionCodes.contains(rc) ? nil : (0..<operations.count).first { results[$0].err == rc }
             guard let index else { return .failure(handle.error(rc, path: nil)) }
-            return .failure(handle.error(results[index].err, path: operations[index].path, index: index))
+            return .failure(handle.error(rc, path: operations[index].path, index: index))
         }
         return .success(operations.indices.map { index in
             switch operations[index].kind {

@@ -3,7 +3,8 @@ import Synchronization
 
 /// A watch that re-arms itself: after every change it reads the znode again (which sets the next watch) and
 /// yields what it read. It ends when the stream's consumer stops, when the client closes, or with
-/// `sessionExpired` when the session that held the watch expires.
+/// `sessionExpired` when the session that held the watch expires. A read lost with the connection is sent
+/// again once the client is connected (the C client restores registered watches itself).
 final class NodeWatch: Sendable {
     enum Kind: Sendable {
         /// Yields the data (nil while the znode does not exist).
@@ -15,7 +16,13 @@ final class NodeWatch: Sendable {
     let path: String
     private let kind: Kind
     private unowned let handle: ZooKeeperHandle
-    private let finished = Mutex(false)
+    private struct State {
+        var finished = false
+        /// The re-arming read failed with the connection: read again once connected.
+        var lost = false
+    }
+
+    private let state = Mutex(State())
 
     init(path: String, kind: Kind, handle: ZooKeeperHandle) {
         self.path = path
@@ -27,7 +34,7 @@ final class NodeWatch: Sendable {
 
     /// Reads the znode and sets the next watch.
     func arm() {
-        guard !finished.withLock({ $0 }) else { return }
+        guard !state.withLock({ $0.finished }) else { return }
         let context = UnsafeSendable(self.context)
         switch kind {
         case .data:
@@ -50,7 +57,7 @@ final class NodeWatch: Sendable {
             switch completion.rc {
             case ZNONODE.rawValue: yieldData(nil)
             case ZOK.rawValue: arm()  // created in between: read it
-            default: finish(throwing: handle.error(completion.rc, path: path))
+            default: failed(completion)
             }
         }) { zh, request in
             path.withCString { zoo_awexists(zh, $0, onWatchEvent, context.value, onStatCompletion, request) }
@@ -63,28 +70,46 @@ final class NodeWatch: Sendable {
             yieldData(NodeData(bytes: bytes, stat: stat ?? ZNodeStat()))
         case .data(let rc, _, _) where rc == ZNONODE.rawValue:
             armExists()
-        case .failed(let error):
-            finish(throwing: error)
         default:
-            finish(throwing: handle.error(completion.rc, path: path))
+            failed(completion)
         }
     }
 
     private func receivedChildren(_ completion: Completion) {
         switch completion {
         case .children(let rc, let names, _) where rc.isZOK:
-            if case .children(let continuation) = kind, !finished.withLock({ $0 }) {
+            if case .children(let continuation) = kind, !state.withLock({ $0.finished }) {
                 continuation.yield(names.sorted())
             }
-        case .failed(let error):
-            finish(throwing: error)
         default:
-            finish(throwing: handle.error(completion.rc, path: path))
+            failed(completion)
         }
     }
 
+    /// A re-arming read failed: retry after a connection problem, end the stream otherwise.
+    private func failed(_ completion: Completion) {
+        let error: ZooKeeperError =
+            if case .failed(let error) = completion { error } else { handle.error(completion.rc, path: path) }
+        guard error.code == .connectionLoss || error.code == .operationTimeout else {
+            finish(throwing: error)
+            return
+        }
+        state.withLock { $0.lost = true }
+        // If the client reconnected before this failure arrived, no reconnect will come to re-arm it.
+        if handle.events.current.isConnected { rearmIfLost() }
+    }
+
+    /// Reads again if the last read was lost with the connection.
+    func rearmIfLost() {
+        let wasLost = state.withLock { state in
+            defer { state.lost = false }
+            return state.lost && !state.finished
+        }
+        if wasLost { arm() }
+    }
+
     private func yieldData(_ data: NodeData?) {
-        if case .data(let continuation) = kind, !finished.withLock({ $0 }) {
+        if case .data(let continuation) = kind, !state.withLock({ $0.finished }) {
             continuation.yield(data)
         }
     }
@@ -108,9 +133,9 @@ final class NodeWatch: Sendable {
 
     /// Ends the stream (once); the C client may still call `fired`, which then does nothing.
     func finish(throwing error: ZooKeeperError?) {
-        let wasFinished = finished.withLock { finished in
-            defer { finished = true }
-            return finished
+        let wasFinished = state.withLock { state in
+            defer { state.finished = true }
+            return state.finished
         }
         guard !wasFinished else { return }
         switch kind {

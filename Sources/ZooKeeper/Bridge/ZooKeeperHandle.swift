@@ -1,4 +1,5 @@
 import CZooKeeper
+import Dispatch
 import Glibc
 import Logging
 import Synchronization
@@ -8,28 +9,40 @@ import Synchronization
 /// The C client drops completions when it is closed and frees the handle, so every request is registered in
 /// `pending` before it is submitted, submissions happen under the lock that `close` takes before freeing the
 /// handle, and whatever is still pending after `zookeeper_close` returns is failed with `closing`.
+///
+/// Two locks, never the other way round: `submission` is held across C calls (so close cannot free the handle
+/// under a caller) and is never taken by a completion; `registry` is only taken briefly, by completions too.
+/// One lock for both deadlocks: the C client runs some completions (those of `zoo_add_auth`) on its I/O thread
+/// while holding its own handle lock, which every `zoo_a*` call also takes.
 final class ZooKeeperHandle: Sendable {
-    // @unchecked: the C handle pointer is only used while the mutex is held.
-    private struct State: @unchecked Sendable {
+    // @unchecked: the C handle pointer is only used while the `submission` mutex is held.
+    private struct Submission: @unchecked Sendable {
         var handle: OpaquePointer?
         var closing = false
+    }
+
+    private struct Registry {
         var nextID: UInt64 = 0
         var pending: [UInt64: PendingRequest] = [:]
         /// Watch contexts stay alive until close: the C client may call a watcher until its session ends.
         var watches: [NodeWatch] = []
     }
 
-    /// Declared before `state` on purpose: the C handle's watcher context must outlive the C handle.
+    /// Declared before the locks on purpose: the C handle's watcher context must outlive the C handle.
     let events: SessionEvents
     let logger: Logger
-    private let state: Mutex<State>
+    private let submission: Mutex<Submission>
+    private let registry = Mutex(Registry())
     private let sessionContext: Unmanaged<SessionEvents>
+    /// Left when close has failed every leftover request; a second `close` waits for it.
+    private let closed = DispatchGroup()
 
     private init(handle: OpaquePointer, events: SessionEvents, sessionContext: Unmanaged<SessionEvents>, logger: Logger) {
         self.events = events
         self.logger = logger
         self.sessionContext = sessionContext
-        self.state = Mutex(State(handle: handle))
+        self.submission = Mutex(Submission(handle: handle))
+        closed.enter()
     }
 
     /// Starts the C client for `connectString` (it connects in the background; `events` reports when).
@@ -64,7 +77,14 @@ final class ZooKeeperHandle: Sendable {
                 code: .systemError, message: "the ZooKeeper C client could not start for '\(hosts)' (errno \(created.value.1))"
             )
         }
-        return ZooKeeperHandle(handle: handle, events: events, sessionContext: context, logger: logger)
+        let opened = ZooKeeperHandle(handle: handle, events: events, sessionContext: context, logger: logger)
+        // Ends with the session (the stream finishes after a terminal state).
+        Task {
+            for await state in events.stream() where state == .reconnected {
+                opened.rearmWatchesAfterReconnect()
+            }
+        }
+        return opened
     }
 
     // MARK: Submitting requests
@@ -75,18 +95,22 @@ final class ZooKeeperHandle: Sendable {
         path: String?, deliver: @escaping @Sendable (Completion) -> Void,
         _ call: (OpaquePointer, UnsafeRawPointer) -> Int32
     ) {
-        let failure: ZooKeeperError? = state.withLock { state in
-            guard let handle = state.handle, !state.closing else {
+        let failure: ZooKeeperError? = submission.withLock { submission in
+            guard let handle = submission.handle, !submission.closing else {
                 return ZooKeeperError(code: .closing, path: path)
             }
-            let id = state.nextID
-            state.nextID += 1
-            let request = PendingRequest(id: id, handle: self, deliver: deliver)
-            state.pending[id] = request
+            let request = registry.withLock { registry in
+                let request = PendingRequest(id: registry.nextID, handle: self, deliver: deliver)
+                registry.nextID += 1
+                registry.pending[request.id] = request
+                return request
+            }
             let rc = call(handle, UnsafeRawPointer(Unmanaged.passUnretained(request).toOpaque()))
             if rc.isZOK { return nil }
-            state.pending[id] = nil
-            return error(rc, path: path)
+            _ = registry.withLock { $0.pending.removeValue(forKey: request.id) }
+            // The C state is the truth: after an expiry some calls return ZINVALIDSTATE, zoo_amulti even
+            // ZMARSHALLINGERROR, and our own session event may not have arrived yet.
+            return error(rc, path: path, cState: zoo_state(handle))
         }
         if let failure { deliver(.failed(failure)) }
     }
@@ -100,14 +124,19 @@ final class ZooKeeperHandle: Sendable {
 
     /// Called by the completion functions: hands the completion to its request unless close already failed it.
     func complete(_ id: UInt64, _ completion: Completion) {
-        let request = state.withLock { $0.pending.removeValue(forKey: id) }
+        let request = registry.withLock { $0.pending.removeValue(forKey: id) }
         request?.deliver(completion)
     }
 
-    /// The error for a C return code, reading "invalid state" as what made the handle unusable.
-    func error(_ rc: Int32, path: String?, index: Int? = nil) -> ZooKeeperError {
+    /// The error for a C return code, reading "invalid state" (or any code, when the C state says the handle is
+    /// dead) as what made the handle unusable.
+    func error(_ rc: Int32, path: String?, index: Int? = nil, cState: Int32? = nil) -> ZooKeeperError {
         var code = ZooKeeperError.Code(rc)
-        if code == .invalidState {
+        if cState == czk_state_expired() {
+            code = .sessionExpired
+        } else if cState == czk_state_auth_failed() {
+            code = .authFailed
+        } else if code == .invalidState {
             switch events.current {
             case .expired: code = .sessionExpired
             case .authFailed: code = .authFailed
@@ -126,33 +155,41 @@ final class ZooKeeperHandle: Sendable {
     }
 
     func register(_ watch: NodeWatch) -> Bool {
-        state.withLock { state in
-            guard !state.closing else { return false }
-            state.watches.append(watch)
+        submission.withLock { submission in
+            guard !submission.closing else { return false }
+            registry.withLock { $0.watches.append(watch) }
             return true
         }
     }
 
+    /// After a reconnect: watches whose re-arming read was lost with the connection read again.
+    func rearmWatchesAfterReconnect() {
+        for watch in registry.withLock({ $0.watches }) { watch.rearmIfLost() }
+    }
+
     // MARK: Closing
 
-    var isClosing: Bool { state.withLock { $0.closing } }
+    var isClosing: Bool { submission.withLock { $0.closing } }
 
     /// Closes the C handle and fails every request whose completion the C client dropped. Blocks: call it
-    /// from a thread of its own, never from a callback or the cooperative pool.
+    /// from a thread of its own, never from a callback or the cooperative pool. A second call waits for the first.
     func closeBlocking() {
-        let handle: OpaquePointer? = state.withLock { state in
-            if state.closing { return nil }
-            state.closing = true
-            return state.handle
+        let handle: OpaquePointer? = submission.withLock { submission in
+            if submission.closing { return nil }
+            submission.closing = true
+            return submission.handle
         }
-        guard let handle else { return }
+        guard let handle else {
+            closed.wait()
+            return
+        }
         zookeeper_close(handle)
-        let (leftovers, watches) = state.withLock { state in
-            state.handle = nil
-            let leftovers = Array(state.pending.values)
-            state.pending = [:]
-            let watches = state.watches
-            state.watches = []
+        submission.withLock { $0.handle = nil }
+        let (leftovers, watches) = registry.withLock { registry in
+            let leftovers = Array(registry.pending.values)
+            registry.pending = [:]
+            let watches = registry.watches
+            registry.watches = []
             return (leftovers, watches)
         }
         for request in leftovers.sorted(by: { $0.id < $1.id }) {
@@ -161,6 +198,7 @@ final class ZooKeeperHandle: Sendable {
         for watch in watches { watch.finish(throwing: ZooKeeperError(code: .closing, path: watch.path)) }
         events.transition(to: .closed)
         sessionContext.release()
+        closed.leave()
     }
 }
 
