@@ -149,10 +149,12 @@ struct PrintConsumerTests {
 
         for round in 0..<10 {
             let values = (0..<300).map { "r\(round)-m\(produced + $0)" }
-            try await TestEnvironment.produce(values, topic: "events", partitions: 4, cluster: cluster)
-            produced += values.count
+            try await TestEnvironment.produce(Array(values.prefix(150)), topic: "events", partitions: 4, cluster: cluster)
             let committedBefore = try await committed(client, group: group)
             let run = try RunningConsumer(executable: executable, arguments: arguments(cluster, group: group))
+            // The other half flows in while the consumer runs.
+            try await TestEnvironment.produce(Array(values.suffix(150)), topic: "events", partitions: 4, cluster: cluster)
+            produced += values.count
             let target = Int.random(in: 1...300, using: &generator)
             try await eventually(
                 "print-consumer printed \(target) lines (it printed \(run.output.count)); its log:\n\(run.errors)"
