@@ -88,19 +88,6 @@ enum ExactlyOnceSupport {
         let store = try ZooKeeperOffsetStore(client: client, group: group)
         return try await store.read(topics: [topic]).values.reduce(0) { $0 + $1.offset }
     }
-
-    /// Polls `condition` every 10 ms until it holds; fails the test after `timeout`.
-    static func waitUntil(
-        _ what: String, timeout: Duration = .seconds(20), _ condition: () async throws -> Bool
-    ) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        Issue.record("timed out after \(timeout) waiting for: \(what)")
-        throw CancellationError()
-    }
 }
 
 /// A word-count subprocess; its stderr goes to a file that failures quote.
@@ -129,12 +116,12 @@ final class WordCountProcess: Sendable {
     /// SIGKILL: no graceful shutdown, no last commit.
     func kill() async throws {
         Glibc.kill(process.value.processIdentifier, SIGKILL)
-        try await ExactlyOnceSupport.waitUntil("word-count is gone after SIGKILL") { !isRunning }
+        try await eventually("word-count is gone after SIGKILL") { !isRunning }
     }
 
     /// The exit status once the process ended by itself.
     func exitStatus(timeout: Duration = .seconds(30)) async throws -> Int32 {
-        try await ExactlyOnceSupport.waitUntil("word-count exits", timeout: timeout) { !isRunning }
+        try await eventually(timeout: timeout, "word-count exits") { !isRunning }
         return process.value.terminationStatus
     }
 

@@ -17,7 +17,7 @@ struct ExactlyOnceTests {
         let client = try await TestEnvironment.connect()
         defer { Task { await client.close() } }
         var messages: [KafkaMessage] = []
-        try await ExactlyOnceSupport.waitUntil("10 messages") {
+        try await eventually("10 messages") {
             messages += try await consumer.nextBatch() ?? []
             return messages.count >= 10
         }
@@ -122,7 +122,7 @@ struct ExactlyOnceTests {
             if before >= Int64(messages.count) { break }  // a fast run got through everything already
             let run = try WordCountProcess(executable: executable, arguments: arguments)
             // Kill it as soon as it has committed something: in the middle of the stream, often mid-transaction.
-            try await ExactlyOnceSupport.waitUntil("word-count commits beyond \(before)") {
+            try await eventually("word-count commits beyond \(before)") {
                 try await committed() > before || !run.isRunning
             }
             #expect(run.isRunning, "word-count exited by itself: \(run.stderr)")

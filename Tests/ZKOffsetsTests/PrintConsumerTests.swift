@@ -64,17 +64,6 @@ final class RunningConsumer: Sendable {
     }
 }
 
-func eventually(
-    timeout: Duration = .seconds(30), _ what: @autoclosure () -> String, _ condition: () async throws -> Bool
-) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-    Issue.record("timed out waiting for: \(what())")
-    throw CancellationError()
-}
 
 /// A printed line `topic partition offset value`.
 struct PrintedLine: Hashable {

@@ -79,6 +79,20 @@ enum TestEnvironment {
     }
 }
 
+/// Polls `condition` until it holds; fails the test after `timeout`. For conditions with no event to wait on
+/// (a subprocess's output, a znode written by another process); never a fixed sleep.
+func eventually(
+    timeout: Duration = .seconds(30), _ what: @autoclosure () -> String, _ condition: () async throws -> Bool
+) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    Issue.record("timed out waiting for: \(what())")
+    throw CancellationError()
+}
+
 extension KafkaMessage {
     var text: String { String(decoding: value, as: UTF8.self) }
 }
