@@ -23,6 +23,12 @@ public struct ConsumerConfiguration: Sendable {
     public var pollTimeout: Duration
     /// Deadline of each start-up request to Kafka (metadata, watermarks): an unreachable cluster fails by then.
     public var kafkaTimeout: Duration
+    /// Register in the group (`ids`) and own the partitions (`owners`) as Kafka 0.8's consumer did, and fence
+    /// every commit with the owner znodes. On by default; off only for tools that must not appear as members.
+    public var joinsGroup: Bool
+    /// How long to wait for partitions still owned by another session (a crashed consumer's, until it
+    /// expires); nil: the negotiated session timeout plus two seconds.
+    public var ownershipPatience: Duration?
 
     public init(
         group: String,
@@ -35,7 +41,9 @@ public struct ConsumerConfiguration: Sendable {
         metadataRefreshInterval: Duration = .seconds(30),
         maxBatchSize: Int = 10_000,
         pollTimeout: Duration = .milliseconds(100),
-        kafkaTimeout: Duration = .seconds(10)
+        kafkaTimeout: Duration = .seconds(10),
+        joinsGroup: Bool = true,
+        ownershipPatience: Duration? = nil
     ) {
         self.group = group
         self.topics = topics
@@ -48,5 +56,7 @@ public struct ConsumerConfiguration: Sendable {
         self.maxBatchSize = maxBatchSize
         self.pollTimeout = pollTimeout
         self.kafkaTimeout = kafkaTimeout
+        self.joinsGroup = joinsGroup
+        self.ownershipPatience = ownershipPatience
     }
 }

@@ -17,6 +17,8 @@ public final class OffsetConsumer: Sendable {
     private let kafka: KafkaPartitionConsumer
     private let admin: KafkaAdminClient
     private let zooKeeper: Mutex<(client: ZooKeeperClient, store: ZooKeeperOffsetStore)>
+    /// This consumer's registration and partition ownership, when it joins the group.
+    public let membership: GroupMembership?
 
     private struct State {
         /// The next offset to fetch per partition: what was delivered, +1.
@@ -41,6 +43,8 @@ public final class OffsetConsumer: Sendable {
         self.kafka = kafka
         self.admin = admin
         self.zooKeeper = Mutex((client, store))
+        self.membership =
+            configuration.joinsGroup ? GroupMembership(layout: store.layout, logger: logger) : nil
     }
 
     /// Connects to ZooKeeper and Kafka, resolves and records every partition's start, and assigns the partitions.
@@ -69,6 +73,9 @@ public final class OffsetConsumer: Sendable {
         )
         do {
             let partitions = try await consumer.subscribedPartitions()
+            try await consumer.membership?.join(
+                client, topics: configuration.topics, partitions: partitions, patience: consumer.patience(client)
+            )
             let starts = try await consumer.resolveAndRecord(partitions)
             try kafka.assign(Dictionary(uniqueKeysWithValues: starts.map { ($0.partition, $0.offset) }))
             consumer.state.withLock { state in
@@ -209,11 +216,11 @@ public final class OffsetConsumer: Sendable {
     ) async throws -> CommitSummary {
         let store = zooKeeper.withLock { $0.store }
         do {
-            return try await store.commit(offsets, extraOperations: extraOperations)
+            return try await store.commit(offsets, extraOperations: extraOperations, fencing: fencing(offsets.keys))
         } catch let error as ZooKeeperError where error.code == .sessionExpired {
             logger.warning("ZooKeeper session expired; reconnecting before committing")
             let store = try await reconnect()
-            return try await store.commit(offsets, extraOperations: extraOperations)
+            return try await store.commit(offsets, extraOperations: extraOperations, fencing: fencing(offsets.keys))
         }
     }
 
@@ -284,7 +291,10 @@ public final class OffsetConsumer: Sendable {
         }
         let writes = starts.filter(\.needsWrite)
         if !writes.isEmpty {
-            try await store.commit(Dictionary(uniqueKeysWithValues: writes.map { ($0.partition, $0.offset) }))
+            try await store.commit(
+                Dictionary(uniqueKeysWithValues: writes.map { ($0.partition, $0.offset) }),
+                fencing: fencing(writes.map(\.partition))
+            )
         }
         return starts
     }
@@ -301,6 +311,8 @@ public final class OffsetConsumer: Sendable {
         }
         let added = partitions.filter { !known.contains($0) }
         guard !added.isEmpty else { return }
+        let client = zooKeeperClient
+        try await membership?.claim(client, partitions: added, patience: patience(client))
         let starts = try await resolveAndRecord(added)
         try kafka.addPartitions(Dictionary(uniqueKeysWithValues: starts.map { ($0.partition, $0.offset) }))
         state.withLock { state in
@@ -334,12 +346,31 @@ public final class OffsetConsumer: Sendable {
     private func reconnect() async throws -> ZooKeeperOffsetStore {
         let client = try await ZooKeeperClient.connect(configuration.zookeeper, logger: logger)
         let store = try ZooKeeperOffsetStore(client: client, group: configuration.group, logger: logger)
+        do {
+            // A new session owns nothing: register and claim again (another consumer may have taken over).
+            try await membership?.join(
+                client, topics: configuration.topics, partitions: assignment, patience: patience(client)
+            )
+        } catch {
+            await client.close()
+            throw error
+        }
         let old = zooKeeper.withLock { zooKeeper in
             defer { zooKeeper = (client, store) }
             return zooKeeper.client
         }
         await old.close()
         return store
+    }
+
+    /// The owner-znode checks that fence commits of `partitions` (none when not joining the group).
+    private func fencing(_ partitions: some Sequence<TopicPartition>) -> [TopicPartition: ZooKeeperOperation] {
+        guard let membership else { return [:] }
+        return Dictionary(uniqueKeysWithValues: partitions.map { ($0, membership.fencing($0)) })
+    }
+
+    private func patience(_ client: ZooKeeperClient) -> Duration {
+        configuration.ownershipPatience ?? client.negotiatedSessionTimeout + .seconds(2)
     }
 
     private func shutDownClients() async {

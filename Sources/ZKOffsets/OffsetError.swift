@@ -19,6 +19,10 @@ public struct OffsetError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let concurrentModification = Code("concurrentModification")
         /// The commit, with the application's own operations, does not fit one ZooKeeper transaction.
         public static let transactionTooLarge = Code("transactionTooLarge")
+        /// The consumer no longer owns a partition it commits (its owner znode is gone): nothing was applied.
+        public static let fenced = Code("fenced")
+        /// Another live consumer of the group owns partitions this one needs.
+        public static let partitionOwned = Code("partitionOwned")
         /// A topic the group subscribes to does not exist on the brokers.
         public static let unknownTopic = Code("unknownTopic")
         /// The consumer was stopped or closed.

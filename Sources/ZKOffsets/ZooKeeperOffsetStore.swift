@@ -125,17 +125,17 @@ public final class ZooKeeperOffsetStore: Sendable {
     // MARK: Committing
 
     /// Writes the offsets that changed since they were last read or written, in one transaction with
-    /// `extraOperations` (the application's own writes) and `checks` (fencing: owner znodes that must still be
-    /// ours). Very large commits without extra operations are split into transactions below
-    /// `maxTransactionBytes`, each carrying the checks; with extra operations a commit that does not fit is
-    /// refused with `transactionTooLarge`.
+    /// `extraOperations` (the application's own writes) and `fencing` (per partition, an operation that must
+    /// hold for its offset to move: a check of the owner znode in group mode). Very large commits without extra
+    /// operations are split into transactions below `maxTransactionBytes`, each with the fencing of its own
+    /// partitions; with extra operations a commit that does not fit is refused with `transactionTooLarge`.
     ///
-    /// An offset znode changed by someone else since we saw it fails the commit with `concurrentModification`
-    /// and nothing of that transaction is applied.
+    /// An offset znode changed by someone else since we saw it fails the commit with `concurrentModification`,
+    /// a failed fencing operation with `fenced`; nothing of that transaction is applied.
     @discardableResult
     public func commit(
         _ offsets: [TopicPartition: Int64], extraOperations: [ZooKeeperOperation] = [],
-        checks: [ZooKeeperOperation] = []
+        fencing: [TopicPartition: ZooKeeperOperation] = [:]
     ) async throws -> CommitSummary {
         for offset in offsets where offset.value < 0 {
             throw OffsetError(.invalidInput, "refusing to commit negative offset \(offset.value) for \(offset.key)")
@@ -156,19 +156,24 @@ public final class ZooKeeperOffsetStore: Sendable {
             let path = layout.offsetPath(partition)
             let data = OffsetValue.encode(offset)
             if let version = versions[partition]?.version {
-                return (partition, offset, ZooKeeperOperation.setData(path, data: data, version: version))
+                return Write(partition, offset, .setData(path, data: data, version: version), fencing[partition])
             }
-            return (partition, offset, ZooKeeperOperation.create(path, data: data))
+            return Write(partition, offset, .create(path, data: data), fencing[partition])
         }
-        let chunks = try chunk(writes, extraOperations: extraOperations, checks: checks)
+        // With the application's operations, every partition of the commit must still be ours, written or not.
+        let extraFencing = extraOperations.isEmpty ? [] : offsets.keys.sorted().compactMap { partition in
+            changed.contains { $0.key == partition } ? nil : fencing[partition]
+        }
+        let chunks = try chunk(writes, extraOperations: extraOperations + extraFencing)
         for chunk in chunks {
-            let operations = chunk.map(\.2) + checks + (chunks.count == 1 ? extraOperations : [])
-            let results = try await applyTransaction(operations, writes: chunk)
+            let checks = chunk.compactMap(\.fencing) + (chunks.count == 1 ? extraFencing : [])
+            let operations = chunk.map(\.operation) + checks + (chunks.count == 1 ? extraOperations : [])
+            let results = try await applyTransaction(operations, writes: chunk, checks: checks.count)
             state.withLock { state in
                 for (index, write) in chunk.enumerated() {
                     let stat: ZNodeStat? = if case .setData(let stat) = results[index] { stat } else { nil }
-                    state.known[write.0] = StoredOffset(
-                        offset: write.1, version: stat?.version ?? 0, modifiedMillis: stat?.mtime ?? 0
+                    state.known[write.partition] = StoredOffset(
+                        offset: write.offset, version: stat?.version ?? 0, modifiedMillis: stat?.mtime ?? 0
                     )
                 }
             }
@@ -176,14 +181,27 @@ public final class ZooKeeperOffsetStore: Sendable {
         return CommitSummary(written: changed.count, unchanged: unchanged, transactions: chunks.count)
     }
 
-    private typealias Write = (TopicPartition, Int64, ZooKeeperOperation)
+    /// One offset write of a commit, with the operation that fences it.
+    private struct Write {
+        var partition: TopicPartition
+        var offset: Int64
+        var operation: ZooKeeperOperation
+        var fencing: ZooKeeperOperation?
 
-    private func chunk(
-        _ writes: [Write], extraOperations: [ZooKeeperOperation], checks: [ZooKeeperOperation]
-    ) throws -> [[Write]] {
-        let fixed = checks.reduce(64) { $0 + $1.estimatedRequestSize }
+        init(_ partition: TopicPartition, _ offset: Int64, _ operation: ZooKeeperOperation, _ fencing: ZooKeeperOperation?) {
+            self.partition = partition
+            self.offset = offset
+            self.operation = operation
+            self.fencing = fencing
+        }
+
+        var estimatedRequestSize: Int { operation.estimatedRequestSize + (fencing?.estimatedRequestSize ?? 0) }
+    }
+
+    private func chunk(_ writes: [Write], extraOperations: [ZooKeeperOperation]) throws -> [[Write]] {
+        let fixed = 64
         let extra = extraOperations.reduce(0) { $0 + $1.estimatedRequestSize }
-        let total = writes.reduce(fixed + extra) { $0 + $1.2.estimatedRequestSize }
+        let total = writes.reduce(fixed + extra) { $0 + $1.estimatedRequestSize }
         if total <= maxTransactionBytes { return [writes] }
         if !extraOperations.isEmpty {
             throw OffsetError(
@@ -196,7 +214,7 @@ public final class ZooKeeperOffsetStore: Sendable {
         var chunks: [[Write]] = [[]]
         var size = fixed
         for write in writes {
-            let cost = write.2.estimatedRequestSize
+            let cost = write.estimatedRequestSize
             if size + cost > maxTransactionBytes && !chunks[chunks.count - 1].isEmpty {
                 chunks.append([])
                 size = fixed
@@ -207,9 +225,12 @@ public final class ZooKeeperOffsetStore: Sendable {
         return chunks
     }
 
-    /// Applies one transaction, retrying what may succeed on retry. After a connection loss the transaction may
-    /// or may not have been applied: the written znodes are read back to find out before anything is resent.
-    private func applyTransaction(_ operations: [ZooKeeperOperation], writes: [Write]) async throws -> [OperationResult] {
+    /// Applies one transaction (`writes`, then `checks` fencing operations, then the application's), retrying
+    /// what may succeed on retry. After a connection loss the transaction may or may not have been applied: the
+    /// written znodes are read back to find out before anything is resent.
+    private func applyTransaction(
+        _ operations: [ZooKeeperOperation], writes: [Write], checks: Int
+    ) async throws -> [OperationResult] {
         var attempt = 0
         while true {
             let failure: ZooKeeperError
@@ -225,13 +246,20 @@ public final class ZooKeeperOffsetStore: Sendable {
                 if let results = try await alreadyApplied(writes) { return results }
                 continue
             }
-            let index = failure.failedOperationIndex ?? writes.count
+            let index = failure.failedOperationIndex ?? operations.count
             if index < writes.count && [.badVersion, .nodeExists, .noNode].contains(failure.code) {
-                state.withLock { _ = $0.known.removeValue(forKey: writes[index].0) }
+                state.withLock { _ = $0.known.removeValue(forKey: writes[index].partition) }
                 throw OffsetError(
                     .concurrentModification, path: failure.path,
                     "offset znode \(failure.path ?? "?") was changed by another writer since it was read "
                         + "(\(failure.code)); nothing of this commit was applied"
+                )
+            }
+            if index >= writes.count && index < writes.count + checks {
+                throw OffsetError(
+                    .fenced, path: failure.path,
+                    "this consumer no longer owns the partition of \(failure.path ?? "?") (\(failure.code)); "
+                        + "nothing of this commit was applied"
                 )
             }
             throw failure
@@ -244,11 +272,11 @@ public final class ZooKeeperOffsetStore: Sendable {
         // Without an offset write there is nothing of ours to read back: resend, and let the application's
         // version-conditional operations tell.
         guard !writes.isEmpty else { return nil }
-        let results = await client.getData(writes.map { layout.offsetPath($0.0) })
+        let results = await client.getData(writes.map { layout.offsetPath($0.partition) })
         var applied: [OperationResult] = []
         for (write, result) in zip(writes, results) {
             guard case .success(let node) = result,
-                let value = try? OffsetValue.decode(node.bytes, path: ""), value == write.1
+                let value = try? OffsetValue.decode(node.bytes, path: ""), value == write.offset
             else { return nil }
             applied.append(.setData(node.stat))
         }

@@ -110,7 +110,7 @@ struct ExactlyOnceTests {
         defer { Task { await client.close() } }
         let arguments = [
             "--zookeeper", TestEnvironment.zooKeeper, "--bootstrap-server", cluster.bootstrapServers,
-            "--group", group, "--topic", "words",
+            "--group", group, "--topic", "words", "--session-timeout-ms", "4000",
         ]
         func committed() async throws -> Int64 {
             try await ExactlyOnceSupport.committed(client, group: group, topic: "words")

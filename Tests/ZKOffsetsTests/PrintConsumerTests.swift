@@ -86,7 +86,7 @@ struct PrintConsumerTests {
 
     func arguments(_ cluster: MockKafkaCluster, group: String, _ extra: [String] = []) -> [String] {
         ["--zookeeper", TestEnvironment.zooKeeper, "--bootstrap-server", cluster.bootstrapServers, "--group", group,
-         "--topic", "events"] + extra
+         "--topic", "events", "--session-timeout-ms", "4000"] + extra
     }
 
     @Test func theSeedsTestRestartResumesExactly() async throws {

@@ -31,6 +31,11 @@ struct PrintConsumer: AsyncParsableCommand {
     var maxMessages: Int?
     @Option(name: .customLong("exit-when-idle-ms"), help: "Stop after this long without a message (ms).")
     var exitWhenIdleMs: Int?
+    @Option(
+        name: .customLong("session-timeout-ms"),
+        help: "ZooKeeper session timeout (ms); after a crash, a restart waits up to this long for the old owner."
+    )
+    var sessionTimeoutMs: Int = 10_000
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -50,7 +55,9 @@ struct PrintConsumer: AsyncParsableCommand {
         }
         let configuration = ConsumerConfiguration(
             group: group, topics: topic,
-            zookeeper: ZooKeeperConfiguration(connectString: zookeeper),
+            zookeeper: ZooKeeperConfiguration(
+                connectString: zookeeper, sessionTimeout: .milliseconds(sessionTimeoutMs)
+            ),
             kafka: KafkaConfiguration(bootstrapServers: bootstrapServer, properties: kafkaProperties),
             resetPolicy: policy, commitInterval: .milliseconds(commitIntervalMs)
         )

@@ -44,6 +44,11 @@ struct WordCount: AsyncParsableCommand {
     var maxMessages: Int?
     @Option(name: .customLong("exit-when-idle-ms"), help: "Stop after this long without a message (ms).")
     var exitWhenIdleMs: Int?
+    @Option(
+        name: .customLong("session-timeout-ms"),
+        help: "ZooKeeper session timeout (ms); after a crash, a restart waits up to this long for the old owner."
+    )
+    var sessionTimeoutMs: Int = 10_000
 
     /// Messages per batch. Each batch is one transaction (offsets + one write per distinct word of the batch);
     /// 500 messages of ordinary text stay far below ZooKeeper's 1 MiB request limit.
@@ -69,7 +74,9 @@ struct WordCount: AsyncParsableCommand {
         }
         let configuration = ConsumerConfiguration(
             group: group, topics: topic,
-            zookeeper: ZooKeeperConfiguration(connectString: zookeeper),
+            zookeeper: ZooKeeperConfiguration(
+                connectString: zookeeper, sessionTimeout: .milliseconds(sessionTimeoutMs)
+            ),
             kafka: KafkaConfiguration(bootstrapServers: bootstrapServer, properties: kafkaProperties),
             resetPolicy: policy, commitInterval: .milliseconds(commitIntervalMs), maxBatchSize: Self.maxBatchSize
         )
