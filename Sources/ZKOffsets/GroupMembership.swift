@@ -32,10 +32,9 @@ public struct GroupMembership: Sendable {
     /// The data of the ids znode.
     public static func registration(topics: [String], timestampMillis: Int64) -> [UInt8] {
         let subscription = topics.sorted().map { "\"\($0)\":1" }.joined(separator: ",")
-        return Array(
-            "{\"version\":1,\"subscription\":{\(subscription)},\"pattern\":\"static\",\"timestamp\":\"\(timestampMillis)\"}"
-                .utf8
-        )
+        let json = "{\"version\":1,\"subscription\":{\(subscription)},\"pattern\":\"static\","
+            + "\"timestamp\":\"\(timestampMillis)\"}"
+        return Array(json.utf8)
     }
 
     /// The operation that fences `partition`'s offset: our owner znode must exist. (It is ephemeral: while our
@@ -55,13 +54,16 @@ public struct GroupMembership: Sendable {
         let idPath = layout.idPath(consumerID: consumerID)
         do {
             try await client.create(
-                idPath, data: Self.registration(topics: topics, timestampMillis: Int64(Date().timeIntervalSince1970 * 1000)),
+                idPath,
+                data: Self.registration(topics: topics, timestampMillis: Int64(Date().timeIntervalSince1970 * 1000)),
                 mode: .ephemeral
             )
         } catch {
             guard error.code == .nodeExists else { throw error }
             guard try await client.exists(idPath)?.ephemeralOwner == client.sessionID else {
-                throw OffsetError(.partitionOwned, path: idPath, "consumer id \(consumerID) is registered by another session")
+                throw OffsetError(
+                    .partitionOwned, path: idPath, "consumer id \(consumerID) is registered by another session"
+                )
             }
         }
         try await claim(client, partitions: partitions, patience: patience)
@@ -70,7 +72,9 @@ public struct GroupMembership: Sendable {
 
     /// Claims the owner znodes of `partitions` (all in one transaction per attempt).
     public func claim(_ client: ZooKeeperClient, partitions: [TopicPartition], patience: Duration) async throws {
-        for topic in Set(partitions.map(\.topic)).sorted() { try await client.ensurePath(layout.ownersPath(topic: topic)) }
+        for topic in Set(partitions.map(\.topic)).sorted() {
+            try await client.ensurePath(layout.ownersPath(topic: topic))
+        }
         let deadline = ContinuousClock.now + patience
         var waiting = false
         while true {

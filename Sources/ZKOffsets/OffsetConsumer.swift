@@ -15,10 +15,11 @@ public final class OffsetConsumer: Sendable {
     public let configuration: ConsumerConfiguration
     private let logger: Logger
     private let kafka: KafkaPartitionConsumer
-    private let admin: KafkaAdminClient
+    private let resolver: StartResolver
+    private var admin: KafkaAdminClient { resolver.admin }
     private let zooKeeper: Mutex<(client: ZooKeeperClient, store: ZooKeeperOffsetStore)>
     /// This consumer's registration and partition ownership, when it joins the group.
-    public let membership: GroupMembership?
+    public var membership: GroupMembership? { resolver.membership }
 
     private struct State {
         /// The next offset to fetch per partition: what was delivered, +1.
@@ -35,16 +36,14 @@ public final class OffsetConsumer: Sendable {
     private let state = Mutex(State())
 
     private init(
-        configuration: ConsumerConfiguration, logger: Logger, kafka: KafkaPartitionConsumer, admin: KafkaAdminClient,
+        configuration: ConsumerConfiguration, logger: Logger, kafka: KafkaPartitionConsumer, resolver: StartResolver,
         client: ZooKeeperClient, store: ZooKeeperOffsetStore
     ) {
         self.configuration = configuration
         self.logger = logger
         self.kafka = kafka
-        self.admin = admin
+        self.resolver = resolver
         self.zooKeeper = Mutex((client, store))
-        self.membership =
-            configuration.joinsGroup ? GroupMembership(layout: store.layout, logger: logger) : nil
     }
 
     /// Connects to ZooKeeper and Kafka, resolves and records every partition's start, and assigns the partitions.
@@ -59,25 +58,37 @@ public final class OffsetConsumer: Sendable {
 
         let client = try await ZooKeeperClient.connect(configuration.zookeeper, logger: logger)
         let admin: KafkaAdminClient
-        let kafka: KafkaPartitionConsumer
         do {
             admin = try KafkaAdminClient(configuration: configuration.kafka, logger: logger)
-            kafka = try KafkaPartitionConsumer(configuration: configuration.kafka, logger: logger)
         } catch {
             await client.close()
             throw error
         }
-        let store = try ZooKeeperOffsetStore(client: client, group: configuration.group, logger: logger)
-        let consumer = OffsetConsumer(
-            configuration: configuration, logger: logger, kafka: kafka, admin: admin, client: client, store: store
-        )
         do {
-            let partitions = try await consumer.subscribedPartitions()
-            try await consumer.membership?.join(
-                client, topics: configuration.topics, partitions: partitions, patience: consumer.patience(client)
+            let store = try ZooKeeperOffsetStore(client: client, group: configuration.group, logger: logger)
+            let membership = configuration.joinsGroup ? GroupMembership(layout: store.layout, logger: logger) : nil
+            let resolver = StartResolver(
+                configuration: configuration, admin: admin, membership: membership, logger: logger
             )
-            let starts = try await consumer.resolveAndRecord(partitions)
-            try kafka.assign(Dictionary(uniqueKeysWithValues: starts.map { ($0.partition, $0.offset) }))
+            let partitions = try await resolver.subscribedPartitions()
+            try await membership?.join(
+                client, topics: configuration.topics, partitions: partitions,
+                patience: patience(configuration, client)
+            )
+            let starts = try await resolver.resolveAndRecord(partitions, store: store)
+            // The fetching client is made only now, right before its assignment: made earlier, librdkafka's first
+            // fetch sometimes waited a whole second (its broker thread's idle timer), seen as a 1 s restart.
+            let kafka = try KafkaPartitionConsumer(configuration: configuration.kafka, logger: logger)
+            do {
+                try kafka.assign(Dictionary(uniqueKeysWithValues: starts.map { ($0.partition, $0.offset) }))
+            } catch {
+                await kafka.close()
+                throw error
+            }
+            let consumer = OffsetConsumer(
+                configuration: configuration, logger: logger, kafka: kafka, resolver: resolver, client: client,
+                store: store
+            )
             consumer.state.withLock { state in
                 state.startPositions = starts
                 for start in starts {
@@ -85,11 +96,12 @@ public final class OffsetConsumer: Sendable {
                     state.processed[start.partition] = start.offset
                 }
             }
+            return consumer
         } catch {
-            await consumer.shutDownClients()
+            await admin.close()
+            await client.close()
             throw error
         }
-        return consumer
     }
 
     /// Where each partition started, and why (stored, reset policy, out of range with the skipped count).
@@ -136,19 +148,16 @@ public final class OffsetConsumer: Sendable {
         if refreshDue { try await refreshPartitions() }
         let batch: [KafkaMessage]
         do {
-            batch = try await kafka.nextBatch(maxMessages: configuration.maxBatchSize, timeout: configuration.pollTimeout)
+            batch = try await kafka.nextBatch(
+                maxMessages: configuration.maxBatchSize, timeout: configuration.pollTimeout
+            )
         } catch let error as KafkaError where error.code == .offsetOutOfRange && error.topicPartition != nil {
             try await repositionOutOfRange(error.topicPartition!)
             return []
         }
-        if let last = batch.last {
-            state.withLock { state in
-                if batch.count == 1 || batch.first!.topicPartition == last.topicPartition {
-                    state.fetched[last.topicPartition] = last.offset + 1
-                } else {
-                    for message in batch { state.fetched[message.topicPartition] = message.offset + 1 }
-                }
-            }
+        if !batch.isEmpty {
+            let positions = Self.nextOffsets(of: batch)  // one dictionary update per partition, not per message
+            state.withLock { $0.fetched.merge(positions) { $1 } }
         }
         return batch
     }
@@ -215,12 +224,13 @@ public final class OffsetConsumer: Sendable {
         _ offsets: [TopicPartition: Int64], extraOperations: [ZooKeeperOperation]
     ) async throws -> CommitSummary {
         let store = zooKeeper.withLock { $0.store }
+        let fencing = resolver.fencing(offsets.keys)
         do {
-            return try await store.commit(offsets, extraOperations: extraOperations, fencing: fencing(offsets.keys))
+            return try await store.commit(offsets, extraOperations: extraOperations, fencing: fencing)
         } catch let error as ZooKeeperError where error.code == .sessionExpired {
             logger.warning("ZooKeeper session expired; reconnecting before committing")
             let store = try await reconnect()
-            return try await store.commit(offsets, extraOperations: extraOperations, fencing: fencing(offsets.keys))
+            return try await store.commit(offsets, extraOperations: extraOperations, fencing: fencing)
         }
     }
 
@@ -256,55 +266,12 @@ public final class OffsetConsumer: Sendable {
 
     // MARK: Partitions and starts
 
-    private func subscribedPartitions() async throws -> [TopicPartition] {
-        let metadata: [TopicMetadata]
-        do {
-            metadata = try await admin.topics(configuration.topics, timeout: configuration.kafkaTimeout)
-        } catch let error as KafkaError where error.code == .unknownTopicOrPartition {
-            throw OffsetError(.unknownTopic, "\(error.message) (bootstrap servers \(configuration.kafka.bootstrapServers))")
-        } catch let error as KafkaError where error.code == .timedOut || error.code == .transport {
-            throw KafkaError(
-                code: error.code,
-                message: "Kafka at \(configuration.kafka.bootstrapServers) did not answer within "
-                    + "\(configuration.kafkaTimeout): \(error.message)"
-            )
-        }
-        return metadata.flatMap(\.topicPartitions).sorted()
-    }
-
-    /// Resolves the start of `partitions` and writes the starts that changed (missing or out of range) to
-    /// ZooKeeper in one commit, so that tools see every partition before any message is handed out.
-    private func resolveAndRecord(_ partitions: [TopicPartition]) async throws -> [StartPosition] {
-        let store = zooKeeper.withLock { $0.store }
-        let stored = try await store.read(partitions).mapValues(\.offset)
-        let watermarks = try await admin.watermarks(for: partitions, timeout: configuration.kafkaTimeout)
-        let starts = try StartPosition.resolve(
-            partitions: partitions, stored: stored, watermarks: watermarks, policy: configuration.resetPolicy,
-            resetAboveLogEnd: configuration.resetAboveLogEnd
-        )
-        for start in starts {
-            switch start.reason {
-            case .stored: continue
-            case .noStoredOffset: logger.info("\(start)")
-            default: logger.warning("\(start)")
-            }
-        }
-        let writes = starts.filter(\.needsWrite)
-        if !writes.isEmpty {
-            try await store.commit(
-                Dictionary(uniqueKeysWithValues: writes.map { ($0.partition, $0.offset) }),
-                fencing: fencing(writes.map(\.partition))
-            )
-        }
-        return starts
-    }
-
     private func refreshPartitions() async throws {
         state.withLock { $0.lastRefresh = .now }
         let known = Set(state.withLock { $0.fetched.keys })
         let partitions: [TopicPartition]
         do {
-            partitions = try await subscribedPartitions()
+            partitions = try await resolver.subscribedPartitions()
         } catch {
             logger.warning("metadata refresh failed; will retry", metadata: ["error": "\(error)"])
             return
@@ -312,8 +279,8 @@ public final class OffsetConsumer: Sendable {
         let added = partitions.filter { !known.contains($0) }
         guard !added.isEmpty else { return }
         let client = zooKeeperClient
-        try await membership?.claim(client, partitions: added, patience: patience(client))
-        let starts = try await resolveAndRecord(added)
+        try await membership?.claim(client, partitions: added, patience: Self.patience(configuration, client))
+        let starts = try await resolver.resolveAndRecord(added, store: zooKeeper.withLock { $0.store })
         try kafka.addPartitions(Dictionary(uniqueKeysWithValues: starts.map { ($0.partition, $0.offset) }))
         state.withLock { state in
             state.startPositions += starts
@@ -349,7 +316,8 @@ public final class OffsetConsumer: Sendable {
         do {
             // A new session owns nothing: register and claim again (another consumer may have taken over).
             try await membership?.join(
-                client, topics: configuration.topics, partitions: assignment, patience: patience(client)
+                client, topics: configuration.topics, partitions: assignment,
+                patience: Self.patience(configuration, client)
             )
         } catch {
             await client.close()
@@ -363,13 +331,8 @@ public final class OffsetConsumer: Sendable {
         return store
     }
 
-    /// The owner-znode checks that fence commits of `partitions` (none when not joining the group).
-    private func fencing(_ partitions: some Sequence<TopicPartition>) -> [TopicPartition: ZooKeeperOperation] {
-        guard let membership else { return [:] }
-        return Dictionary(uniqueKeysWithValues: partitions.map { ($0, membership.fencing($0)) })
-    }
-
-    private func patience(_ client: ZooKeeperClient) -> Duration {
+    /// How long a claim waits for owner znodes of another session.
+    private static func patience(_ configuration: ConsumerConfiguration, _ client: ZooKeeperClient) -> Duration {
         configuration.ownershipPatience ?? client.negotiatedSessionTimeout + .seconds(2)
     }
 

@@ -60,7 +60,8 @@ public struct StartPosition: Sendable, Hashable, CustomStringConvertible {
                 }
             guard let offset = stored[partition] else {
                 if let byPolicy {
-                    positions.append(StartPosition(partition: partition, offset: byPolicy, reason: .noStoredOffset(policy)))
+                    let reason = Reason.noStoredOffset(policy)
+                    positions.append(StartPosition(partition: partition, offset: byPolicy, reason: reason))
                 } else {
                     unplaced.append("\(partition) (no stored offset)")
                 }
