@@ -5,15 +5,31 @@ public enum ZNodePath {
         func invalid(_ why: String) -> ZooKeeperError {
             ZooKeeperError(code: .invalidPath, path: path, message: "invalid znode path '\(path)': \(why)")
         }
-        guard path.hasPrefix("/") else { return invalid("it must start with '/'") }
-        if path == "/" { return nil }
-        if path.hasSuffix("/") { return invalid("it must not end with '/'") }
-        for element in path.dropFirst().split(separator: "/", omittingEmptySubsequences: false) {
-            if element.isEmpty { return invalid("it has an empty element ('//')") }
-            if element == "." || element == ".." { return invalid("'\(element)' is not allowed as an element") }
+        // One pass over the bytes: this runs for every operation of every transaction.
+        var bytes = path.utf8.makeIterator()
+        guard bytes.next() == UInt8(ascii: "/") else { return invalid("it must start with '/'") }
+        var elementLength = 0
+        var elementDots = 0
+        var count = 1
+        while let byte = bytes.next() {
+            count += 1
+            if byte < 0x20 || byte == 0x7f { return invalid("it contains a control character") }
+            if byte == UInt8(ascii: "/") {
+                if elementLength == 0 { return invalid("it has an empty element ('//')") }
+                if elementDots == elementLength && elementLength <= 2 {
+                    return invalid("'\(String(repeating: ".", count: elementLength))' is not allowed as an element")
+                }
+                elementLength = 0
+                elementDots = 0
+            } else {
+                elementLength += 1
+                if byte == UInt8(ascii: ".") { elementDots += 1 }
+            }
         }
-        if path.unicodeScalars.contains(where: { $0.value == 0 || ($0.value > 0 && $0.value < 0x20) || $0.value == 0x7f }) {
-            return invalid("it contains a control character")
+        if count == 1 { return nil }  // "/"
+        if elementLength == 0 { return invalid("it must not end with '/'") }
+        if elementDots == elementLength && elementLength <= 2 {
+            return invalid("'\(String(repeating: ".", count: elementLength))' is not allowed as an element")
         }
         return nil
     }
