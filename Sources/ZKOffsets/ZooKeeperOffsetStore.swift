@@ -116,12 +116,6 @@ public final class ZooKeeperOffsetStore: Sendable {
         return try await read(partitions)
     }
 
-    /// Forgets what was read, so the next commit of a partition reads its znode first (after a session change,
-    /// or when another writer is expected).
-    public func forget() {
-        state.withLock { $0.known = [:] }
-    }
-
     // MARK: Committing
 
     /// Writes the offsets that changed since they were last read or written, in one transaction with

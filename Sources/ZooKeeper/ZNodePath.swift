@@ -49,9 +49,4 @@ public enum ZNodePath {
         }
         return result
     }
-
-    /// The path of `child` under `parent`.
-    public static func join(_ parent: String, _ child: String) -> String {
-        parent == "/" ? "/" + child : parent + "/" + child
-    }
 }
