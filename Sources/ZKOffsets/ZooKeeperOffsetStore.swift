@@ -155,8 +155,9 @@ public final class ZooKeeperOffsetStore: Sendable {
             return Write(partition, offset, .create(path, data: data), fencing[partition])
         }
         // With the application's operations, every partition of the commit must still be ours, written or not.
+        let written = Set(changed.map(\.key))
         let extraFencing = extraOperations.isEmpty ? [] : offsets.keys.sorted().compactMap { partition in
-            changed.contains { $0.key == partition } ? nil : fencing[partition]
+            written.contains(partition) ? nil : fencing[partition]
         }
         let chunks = try chunk(writes, extraOperations: extraOperations + extraFencing)
         for chunk in chunks {
