@@ -150,9 +150,12 @@ public final class ZooKeeperOffsetStore: Sendable {
             let path = layout.offsetPath(partition)
             let data = OffsetValue.encode(offset)
             if let version = versions[partition]?.version {
-                return Write(partition, offset, .setData(path, data: data, version: version), fencing[partition])
+                return Write(
+                    partition, offset, .setData(path, data: data, version: version), fencing[partition],
+                    versionAfter: version &+ 1
+                )
             }
-            return Write(partition, offset, .create(path, data: data), fencing[partition])
+            return Write(partition, offset, .create(path, data: data), fencing[partition], versionAfter: 0)
         }
         // With the application's operations, every partition of the commit must still be ours, written or not.
         let written = Set(changed.map(\.key))
@@ -182,12 +185,18 @@ public final class ZooKeeperOffsetStore: Sendable {
         var offset: Int64
         var operation: ZooKeeperOperation
         var fencing: ZooKeeperOperation?
+        /// The znode's version once this write is applied.
+        var versionAfter: Int32
 
-        init(_ partition: TopicPartition, _ offset: Int64, _ operation: ZooKeeperOperation, _ fencing: ZooKeeperOperation?) {
+        init(
+            _ partition: TopicPartition, _ offset: Int64, _ operation: ZooKeeperOperation, _ fencing: ZooKeeperOperation?,
+            versionAfter: Int32
+        ) {
             self.partition = partition
             self.offset = offset
             self.operation = operation
             self.fencing = fencing
+            self.versionAfter = versionAfter
         }
 
         var estimatedRequestSize: Int { operation.estimatedRequestSize + (fencing?.estimatedRequestSize ?? 0) }
@@ -227,6 +236,7 @@ public final class ZooKeeperOffsetStore: Sendable {
         _ operations: [ZooKeeperOperation], writes: [Write], checks: Int
     ) async throws -> [OperationResult] {
         var attempt = 0
+        var firstFailure: ContinuousClock.Instant?
         while true {
             let failure: ZooKeeperError
             do {
@@ -234,14 +244,29 @@ public final class ZooKeeperOffsetStore: Sendable {
             } catch {
                 failure = error
             }
-            if failure.isRetryable && attempt < 5 {
+            // While the session lives the ensemble may come back (a leader election, a node restarting): keep
+            // trying for a session timeout, then give up. An expired session fails at once.
+            let since = firstFailure ?? ContinuousClock.now
+            firstFailure = since
+            if failure.isRetryable && !client.state.isTerminal
+                && (attempt < 5 || ContinuousClock.now - since < client.negotiatedSessionTimeout)
+            {
                 attempt += 1
                 logger.warning("ZooKeeper commit failed (\(failure.code)); retrying", metadata: ["attempt": "\(attempt)"])
-                try await Task.sleep(for: .milliseconds(100 * (1 << attempt)))
+                try await Task.sleep(for: .milliseconds(100 * (1 << min(attempt, 3))))
                 if let results = try await alreadyApplied(writes) { return results }
                 continue
             }
             let index = failure.failedOperationIndex ?? operations.count
+            // An attempt lost with the connection can still be applied later: the server that had it runs again
+            // (a frozen or partitioned node) after our read-back failed too. Then the resend finds our own
+            // write: same data, exactly one version later. Seen with the whole ensemble frozen (EnsembleTests).
+            if attempt > 0 && index < writes.count && [.badVersion, .nodeExists].contains(failure.code),
+                let results = try await alreadyApplied(writes)
+            {
+                logger.info("a commit lost with the connection was applied after all; not resending it")
+                return results
+            }
             if index < writes.count && [.badVersion, .nodeExists, .noNode].contains(failure.code) {
                 state.withLock { _ = $0.known.removeValue(forKey: writes[index].partition) }
                 throw OffsetError(
@@ -262,7 +287,7 @@ public final class ZooKeeperOffsetStore: Sendable {
     }
 
     /// The writes' results when every one of them is already in place (a transaction applied before its answer
-    /// was lost), nil otherwise.
+    /// was lost: our value, at the version our write gives the znode), nil otherwise.
     private func alreadyApplied(_ writes: [Write]) async throws -> [OperationResult]? {
         // Without an offset write there is nothing of ours to read back: resend, and let the application's
         // version-conditional operations tell.
@@ -270,7 +295,7 @@ public final class ZooKeeperOffsetStore: Sendable {
         let results = await client.getData(writes.map { layout.offsetPath($0.partition) })
         var applied: [OperationResult] = []
         for (write, result) in zip(writes, results) {
-            guard case .success(let node) = result,
+            guard case .success(let node) = result, node.stat.version == write.versionAfter,
                 let value = try? OffsetValue.decode(node.bytes, path: ""), value == write.offset
             else { return nil }
             applied.append(.setData(node.stat))
