@@ -25,6 +25,9 @@ public struct OffsetError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let partitionOwned = Code("partitionOwned")
         /// A topic the group subscribes to does not exist on the brokers.
         public static let unknownTopic = Code("unknownTopic")
+        /// ZooKeeper refused a write for lack of permission (`noAuth`): the znode's ACL does not grant this client's
+        /// credentials. Never retried; nothing of the operation was applied.
+        public static let notAuthorized = Code("notAuthorized")
         /// The consumer was stopped or closed.
         public static let closed = Code("closed")
         /// Bad input that is neither a name nor a znode: a file, an option, an offset.

@@ -275,6 +275,9 @@ public final class ZooKeeperOffsetStore: Sendable {
                         + "(\(failure.code)); nothing of this commit was applied"
                 )
             }
+            if failure.code == .noAuth {
+                throw Self.notAuthorized(failure)
+            }
             if index >= writes.count && index < writes.count + checks {
                 throw OffsetError(
                     .fenced, path: failure.path,
@@ -303,11 +306,27 @@ public final class ZooKeeperOffsetStore: Sendable {
         return applied
     }
 
+    /// A refused write, never retried: the credentials will not change by themselves.
+    static func notAuthorized(_ failure: ZooKeeperError) -> OffsetError {
+        let path = failure.path ?? "?"
+        return OffsetError(
+            .notAuthorized, path: failure.path,
+            "ZooKeeper refused to write \(path): its ACL does not let this client's credentials change it (noAuth); "
+                + "nothing was applied. Connect with the credentials that created it."
+        )
+    }
+
     private func ensureTopicPaths(_ topics: Set<String>) async throws {
         let missing = state.withLock { state in topics.subtracting(state.ensuredTopics) }
         for topic in missing.sorted() {
             try OffsetLayout.validateTopic(topic)
-            try await client.ensurePath(layout.offsetsPath(topic: topic))
+            do {
+                try await client.ensurePath(layout.offsetsPath(topic: topic))
+            } catch {
+                // (A `catch where` on this typed error crashes the 6.3.1 compiler.)
+                if error.code == .noAuth { throw Self.notAuthorized(error) }
+                throw error
+            }
         }
         state.withLock { $0.ensuredTopics.formUnion(missing) }
     }

@@ -11,10 +11,13 @@ public final class ZooKeeperClient: Sendable {
     private let handle: ZooKeeperHandle
     /// The connect string this client was made with.
     public let connectString: ConnectString
+    /// The ACL of znodes this client creates without naming one (`ZooKeeperConfiguration.resolvedDefaultACL`).
+    public let defaultACL: [ACL]
 
-    private init(handle: ZooKeeperHandle, connectString: ConnectString) {
+    private init(handle: ZooKeeperHandle, connectString: ConnectString, defaultACL: [ACL]) {
         self.handle = handle
         self.connectString = connectString
+        self.defaultACL = defaultACL
     }
 
     deinit {
@@ -36,7 +39,9 @@ public final class ZooKeeperClient: Sendable {
             connectString: connectString, sessionTimeout: configuration.sessionTimeout,
             session: configuration.session, logger: logger
         )
-        let client = ZooKeeperClient(handle: handle, connectString: connectString)
+        let client = ZooKeeperClient(
+            handle: handle, connectString: connectString, defaultACL: configuration.resolvedDefaultACL
+        )
         let state = await client.waitForSession(timeout: configuration.connectTimeout)
         if Task.isCancelled {
             await client.close()
@@ -119,13 +124,14 @@ public final class ZooKeeperClient: Sendable {
 
     // MARK: Reading and writing znodes
 
-    /// Creates a znode and returns its path (with the sequence suffix for sequential modes).
+    /// Creates a znode and returns its path (with the sequence suffix for sequential modes). Without `acl` the
+    /// znode gets the client's `defaultACL`. A create the parent's ACL refuses fails with `noAuth` naming the path.
     @discardableResult
     public func create(
-        _ path: String, data: [UInt8] = [], mode: CreateMode = .persistent, acl: [ACL] = .openUnsafe
+        _ path: String, data: [UInt8] = [], mode: CreateMode = .persistent, acl: [ACL]? = nil
     ) async throws(ZooKeeperError) -> String {
         try ZNodePath.validate(path)
-        return try await handle.create(path, data: data, mode: mode, acl: acl)
+        return try await handle.create(path, data: data, mode: mode, acl: acl ?? defaultACL)
     }
 
     /// Reads a znode's data and Stat.
@@ -179,13 +185,24 @@ public final class ZooKeeperClient: Sendable {
         await validated(paths) { await handle.children($0) }
     }
 
-    /// Creates `path` and its missing ancestors as persistent znodes with empty data; existing ones are left as
-    /// they are. The creates are pipelined, parents first.
-    public func ensurePath(_ path: String, acl: [ACL] = .openUnsafe) async throws(ZooKeeperError) {
+    /// The ACL of each znode, with pipelined requests; one result per path.
+    public func getACL(_ paths: [String]) async -> [Result<(acl: [ACL], stat: ZNodeStat), ZooKeeperError>] {
+        await validated(paths) { await handle.getACL($0) }
+    }
+
+    /// Creates `path` and its missing ancestors as persistent znodes with empty data (with `acl`, else the
+    /// client's `defaultACL`); existing ones are left as they are, even under parents this client may not create
+    /// in. The creates are pipelined, parents first.
+    public func ensurePath(_ path: String, acl: [ACL]? = nil) async throws(ZooKeeperError) {
         try ZNodePath.validate(path)
-        let results = await handle.create(ZNodePath.ancestorsAndSelf(path), acl: acl)
-        for result in results {
-            if case .failure(let error) = result, error.code != .nodeExists { throw error }
+        let paths = ZNodePath.ancestorsAndSelf(path)
+        let results = await handle.create(paths, acl: acl ?? defaultACL)
+        for (level, result) in zip(paths, results) {
+            guard case .failure(let error) = result, error.code != .nodeExists else { continue }
+            // The server checks the parent's create permission before existence: a znode that exists under a
+            // parent we may not create in answers noAuth. It exists all the same.
+            if error.code == .noAuth, (try? await handle.exists(level)) != nil { continue }
+            throw error
         }
     }
 
@@ -216,11 +233,11 @@ public final class ZooKeeperClient: Sendable {
     }
 
     /// Applies all operations in one transaction, or none of them. On failure the error names the operation
-    /// that failed (`failedOperationIndex`, `path`) and why.
+    /// that failed (`failedOperationIndex`, `path`) and why. Creates that name no ACL get the `defaultACL`.
     @discardableResult
     public func multi(_ operations: [ZooKeeperOperation]) async throws(ZooKeeperError) -> [OperationResult] {
         for operation in operations { try ZNodePath.validate(operation.path) }
-        return try await handle.multi(operations)
+        return try await handle.multi(operations.map { $0.withACL(default: defaultACL) })
     }
 
     // MARK: Watches

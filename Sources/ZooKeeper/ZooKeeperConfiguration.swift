@@ -11,19 +11,32 @@ public struct ZooKeeperConfiguration: Sendable {
     public var session: SessionCredentials?
     /// Credentials added right after connecting, as `addAuth` would (for example `("digest", "user:password")`).
     public var authentication: [(scheme: String, credentials: String)]
+    /// The ACL of every znode this client creates without naming one (`create`, `ensurePath`, a transaction's
+    /// `create`); an explicit `acl:` always wins. nil (the default) follows Kafka's `zookeeper.set.acl`:
+    /// creator-all plus world-read when `authentication` holds credentials (other tools still read, nobody else
+    /// writes), open to everyone otherwise. `resolvedDefaultACL` says which.
+    public var defaultACL: [ACL]?
 
     public init(
         connectString: String,
         sessionTimeout: Duration = .seconds(10),
         connectTimeout: Duration = .seconds(10),
         session: SessionCredentials? = nil,
-        authentication: [(scheme: String, credentials: String)] = []
+        authentication: [(scheme: String, credentials: String)] = [],
+        defaultACL: [ACL]? = nil
     ) {
         self.connectString = connectString
         self.sessionTimeout = sessionTimeout
         self.connectTimeout = connectTimeout
         self.session = session
         self.authentication = authentication
+        self.defaultACL = defaultACL
+    }
+
+    /// The ACL creates get when they name none: `defaultACL`, else creator-all + world-read with credentials,
+    /// else open.
+    public var resolvedDefaultACL: [ACL] {
+        defaultACL ?? (authentication.isEmpty ? .openUnsafe : .creatorAllWorldRead)
     }
 }
 

@@ -1,7 +1,8 @@
 /// One operation of a transaction (`multi`): all operations of a transaction are applied together or not at all.
 public struct ZooKeeperOperation: Sendable, Hashable {
     enum Kind: Sendable, Hashable {
-        case create(data: [UInt8], mode: CreateMode, acl: [ACL])
+        /// A nil ACL is the client's default, filled in by `ZooKeeperClient.multi`.
+        case create(data: [UInt8], mode: CreateMode, acl: [ACL]?)
         case setData(data: [UInt8], version: Int32)
         case delete(version: Int32)
         case check(version: Int32)
@@ -11,9 +12,9 @@ public struct ZooKeeperOperation: Sendable, Hashable {
     public let path: String
     let kind: Kind
 
-    /// Creates a znode.
+    /// Creates a znode, with `acl` or else the `defaultACL` of the client that runs the transaction.
     public static func create(
-        _ path: String, data: [UInt8] = [], mode: CreateMode = .persistent, acl: [ACL] = .openUnsafe
+        _ path: String, data: [UInt8] = [], mode: CreateMode = .persistent, acl: [ACL]? = nil
     ) -> ZooKeeperOperation {
         ZooKeeperOperation(path: path, kind: .create(data: data, mode: mode, acl: acl))
     }
@@ -39,7 +40,9 @@ public struct ZooKeeperOperation: Sendable, Hashable {
         let header = 16 + path.utf8.count
         switch kind {
         case .create(let data, _, let acl):
-            return header + data.count + acl.reduce(0) { $0 + 12 + $1.scheme.utf8.count + $1.id.utf8.count }
+            // Without an ACL yet: room for creator-all + world-read, the largest default.
+            let aclSize = acl?.reduce(0) { $0 + 12 + $1.scheme.utf8.count + $1.id.utf8.count } ?? 48
+            return header + data.count + aclSize
         case .setData(let data, _): return header + data.count
         case .delete, .check: return header
         }
@@ -54,4 +57,12 @@ public enum OperationResult: Sendable, Hashable {
     case setData(ZNodeStat)
     case deleted
     case checked
+}
+
+extension ZooKeeperOperation {
+    /// This operation with `acl` filled in when it is a create that names none.
+    func withACL(default acl: [ACL]) -> ZooKeeperOperation {
+        guard case .create(let data, let mode, nil) = kind else { return self }
+        return ZooKeeperOperation(path: path, kind: .create(data: data, mode: mode, acl: acl))
+    }
 }

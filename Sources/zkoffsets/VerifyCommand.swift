@@ -9,6 +9,7 @@ struct VerifyCommand: AsyncParsableCommand {
             Finds: offset data that is not a plain decimal (whitespace, sign, leading zeros, Java-serialized bytes,
             empty), gaps in partition numbers, stray znodes, owners without ids, and with brokers: partitions the
             brokers have and ZooKeeper lacks, topics the brokers lack, offsets above the log end or below the start.
+            With --zk-auth (or --check-acls): znodes of the group that anyone may change (world-writable).
             """)
 
     @OptionGroup var connection: ConnectionOptions
@@ -18,6 +19,9 @@ struct VerifyCommand: AsyncParsableCommand {
 
     @Flag(help: "Every group under /consumers.")
     var allGroups = false
+
+    @Flag(help: "Report znodes anyone may change (world-writable ACLs); on by default with --zk-auth.")
+    var checkAcls = false
 
     func validate() throws {
         guard allGroups != !group.isEmpty else { throw ValidationError("give either --group or --all-groups") }
@@ -30,7 +34,8 @@ struct VerifyCommand: AsyncParsableCommand {
             var findings: [VerifyFinding] = []
             for name in groups {
                 findings += try await OffsetVerifier.verify(
-                    inventory: inventory, admin: admin, group: name, timeout: connection.timeoutDuration)
+                    inventory: inventory, admin: admin, group: name, timeout: connection.timeoutDuration,
+                    checkACLs: checkAcls || connection.zkAuth != nil)
             }
             if admin == nil {
                 printError("note: no --bootstrap-server: log ranges and partitions on the brokers were not checked")

@@ -23,6 +23,9 @@ public struct VerifyFinding: Sendable, Equatable, Comparable {
         public static let ownerWithoutID = Kind("owner-without-id")
         /// A child of `offsets/` or `offsets/<topic>` that is not a valid topic name or partition number.
         public static let strayZNode = Kind("stray-znode")
+        /// Znodes of the group that anyone may change (`world:anyone` with more than read), checked only when asked:
+        /// groups written without credentials are world-writable by design (Kafka 0.8's default).
+        public static let worldWritable = Kind("world-writable")
 
         public var description: String { name }
         public static func < (lhs: Kind, rhs: Kind) -> Bool { lhs.name < rhs.name }
@@ -79,9 +82,11 @@ public enum OffsetVerifier {
         return "not a decimal number"
     }
 
-    /// Every finding for `group`; broker checks (missing partitions, log range, unknown topics) only with `admin`.
+    /// Every finding for `group`; broker checks (missing partitions, log range, unknown topics) only with `admin`;
+    /// ACLs (znodes the world may write) only with `checkACLs` (the CLI does when `--zk-auth` is given).
     public static func verify(
-        inventory: GroupInventory, admin: KafkaAdminClient?, group: String, timeout: Duration = .seconds(10)
+        inventory: GroupInventory, admin: KafkaAdminClient?, group: String, timeout: Duration = .seconds(10),
+        checkACLs: Bool = false
     ) async throws -> [VerifyFinding] {
         let layout = try OffsetLayout(group: group)
         try await inventory.requireExisting(group: group)
@@ -157,6 +162,17 @@ public enum OffsetVerifier {
                 }
             }
         }
+        if checkACLs {
+            var paths = [layout.groupPath, layout.idsPath, layout.offsetsPath, layout.ownersPath]
+            paths += topics.map { layout.offsetsPath(topic: $0) }
+            paths += nodes.values.map(\.path).sorted()
+            let open = try await worldWritable(inventory.client, paths)
+            if !open.isEmpty {
+                add(.worldWritable, layout.groupPath,
+                    "\(open.count) znode(s) of group '\(group)' may be changed by anyone (world:anyone can write): "
+                        + open.prefix(5).joined(separator: ", ") + (open.count > 5 ? ", ..." : ""))
+            }
+        }
         let members = Set(try await inventory.members(group: group))
         for topic in try await inventory.ownedTopics(group: group) where (try? OffsetLayout.validateTopic(topic)) != nil {
             for (number, owner) in try await inventory.owners(group: group, topic: topic).sorted(by: { $0.key < $1.key }) {
@@ -169,5 +185,25 @@ public enum OffsetVerifier {
             }
         }
         return findings.sorted()
+    }
+
+    /// The paths among `paths` whose ACL lets `world:anyone` write, create, delete or change the ACL; missing
+    /// znodes are skipped.
+    static func worldWritable(_ client: ZooKeeperClient, _ paths: [String]) async throws -> [String] {
+        let changing: ACL.Permissions = [.write, .create, .delete, .admin]
+        var open: [String] = []
+        for (path, result) in zip(paths, await client.getACL(paths)) {
+            switch result {
+            case .success(let node):
+                if node.acl.contains(where: { $0.scheme == "world" && $0.id == "anyone" && !$0.permissions.isDisjoint(with: changing) }) {
+                    open.append(path)
+                }
+            case .failure(let error) where error.code == .noNode || error.code == .noAuth:
+                continue  // gone, or not even readable to us (ZooKeeper 3.5+ wants read or admin for the ACL)
+            case .failure(let error):
+                throw error
+            }
+        }
+        return open
     }
 }

@@ -7,12 +7,15 @@ enum Completion: Sendable {
     case data(rc: Int32, bytes: [UInt8], stat: ZNodeStat?)
     case string(rc: Int32, String?)
     case children(rc: Int32, names: [String], stat: ZNodeStat?)
+    case acl(rc: Int32, [ACL], stat: ZNodeStat?)
     /// The request never reached the server or its completion was dropped (closing, expired session).
     case failed(ZooKeeperError)
 
     var rc: Int32 {
         switch self {
-        case .void(let rc), .stat(let rc, _), .data(let rc, _, _), .string(let rc, _), .children(let rc, _, _): rc
+        case .void(let rc), .stat(let rc, _), .data(let rc, _, _), .string(let rc, _), .children(let rc, _, _),
+            .acl(let rc, _, _):
+            rc
         case .failed(let error): error.code.rawValue
         }
     }
@@ -63,4 +66,24 @@ func onChildrenCompletion(
     _ rc: Int32, _ names: UnsafePointer<String_vector>?, _ stat: UnsafePointer<Stat>?, _ context: UnsafeRawPointer?
 ) {
     finish(context, .children(rc: rc, names: copyStrings(names), stat: ZNodeStat(stat)))
+}
+
+func onACLCompletion(
+    _ rc: Int32, _ acl: UnsafeMutablePointer<ACL_vector>?, _ stat: UnsafeMutablePointer<Stat>?,
+    _ context: UnsafeRawPointer?
+) {
+    var entries: [ACL] = []
+    if let acl, let data = acl.pointee.data {
+        for index in 0..<Int(max(acl.pointee.count, 0)) {
+            let entry = data[index]
+            entries.append(
+                ACL(
+                    permissions: ACL.Permissions(rawValue: entry.perms),
+                    scheme: entry.id.scheme.map { String(cString: $0) } ?? "",
+                    id: entry.id.id.map { String(cString: $0) } ?? ""
+                )
+            )
+        }
+    }
+    finish(context, .acl(rc: rc, entries, stat: ZNodeStat(stat.map { UnsafePointer($0) })))
 }

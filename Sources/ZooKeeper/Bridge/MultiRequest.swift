@@ -26,7 +26,8 @@ final class MultiRequest: @unchecked Sendable {
             switch operation.kind {
             case .create(let data, let mode, let acl):
                 let value = copy(data)
-                let vector = CACLVector(acl)
+                // ZooKeeperClient.multi fills in the default; open only if a caller bypassed it.
+                let vector = CACLVector(acl ?? .openUnsafe)
                 acls.append(vector)
                 let buffer = malloc(Self.pathBufferSize)!
                 allocations.append(buffer)

@@ -153,6 +153,22 @@ extension ZooKeeperHandle {
         return results
     }
 
+    func getACL(_ paths: [String]) async -> [Result<(acl: [ACL], stat: ZNodeStat), ZooKeeperError>] {
+        await batch(paths.count) { index, deliver in
+            let path = paths[index]
+            start(path: path, deliver: { completion in
+                deliver(Result { () throws(ZooKeeperError) in
+                    guard case .acl(_, let acl, let stat) = try self.check(completion, path: path) else {
+                        throw ZooKeeperError(code: .runtimeInconsistency, path: path)
+                    }
+                    return (acl, stat ?? ZNodeStat())
+                })
+            }) { zh, request in
+                path.withCString { zoo_aget_acl(zh, $0, onACLCompletion, request) }
+            }
+        }
+    }
+
     func delete(_ paths: [String]) async -> [Result<Void, ZooKeeperError>] {
         await batch(paths.count) { index, deliver in
             let path = paths[index]
