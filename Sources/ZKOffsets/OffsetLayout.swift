@@ -31,7 +31,8 @@ public struct OffsetLayout: Sendable, Hashable {
         "\(ownersPath)/\(partition.topic)/\(partition.partition)"
     }
 
-    /// Group ids: non-empty, no `/`, no control characters (and not `.` or `..`, which are not znode names).
+    /// Group ids: non-empty, no `/`, no control characters (C0 and C1), nothing else ZooKeeper refuses in a znode
+    /// name (`ZNodePath`), and not `.` or `..`.
     public static func validateGroup(_ group: String) throws(OffsetError) {
         func invalid(_ why: String) -> OffsetError {
             OffsetError(.invalidGroup, "invalid group id '\(group.escapedForDisplay)': \(why)")
@@ -39,8 +40,11 @@ public struct OffsetLayout: Sendable, Hashable {
         if group.isEmpty { throw invalid("it is empty") }
         if group.contains("/") { throw invalid("it contains '/'") }
         if group == "." || group == ".." { throw invalid("'.' and '..' are not znode names") }
-        if group.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
+        if group.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
             throw invalid("it contains a control character")
+        }
+        if let problem = ZNodePath.problem("/consumers/" + group) {
+            throw invalid(problem.message.components(separatedBy: ": ").last ?? "ZooKeeper refuses it")
         }
     }
 
@@ -63,6 +67,6 @@ public struct OffsetLayout: Sendable, Hashable {
 extension String {
     /// The string with control characters shown as escapes, for messages.
     var escapedForDisplay: String {
-        unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? $0.escaped(asASCII: true) : String($0) }.joined()
+        unicodeScalars.map { $0.properties.generalCategory == .control ? $0.escaped(asASCII: true) : String($0) }.joined()
     }
 }

@@ -5,16 +5,55 @@ public enum OffsetValue {
         Array(String(offset).utf8)
     }
 
-    /// Reads an offset, tolerating surrounding ASCII whitespace (`5\n` as `echo` writes it); anything else
-    /// (a sign, letters, empty data, a number beyond Int64) is `malformedOffset` naming the znode and its bytes.
-    public static func decode(_ bytes: [UInt8], path: String) throws(OffsetError) -> Int64 {
-        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0a || $0 == 0x0d }
-        let digits = bytes.drop(while: isSpace).reversed().drop(while: isSpace).reversed()
-        if !digits.isEmpty, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-            let value = Int64(String(decoding: digits, as: UTF8.self))
-        {
-            return value
+    /// What offset bytes are, by the one rule every reader follows (the consumer, describe, export, verify):
+    /// the exact canonical form, a form readers accept but `verify` reports, or malformed.
+    public enum Shape: Sendable, Equatable {
+        /// Digits only, no leading zero, within Int64: what `encode` writes.
+        case canonical(Int64)
+        /// Readable, but not what `encode` writes; `reason` says why (surrounding whitespace, leading zeros).
+        case tolerated(Int64, reason: String)
+        /// Not an offset; `reason` says why (empty data, a sign, a number beyond 64 bits ...).
+        case malformed(reason: String)
+
+        /// The offset, unless malformed.
+        public var offset: Int64? {
+            switch self {
+            case .canonical(let value), .tolerated(let value, _): value
+            case .malformed: nil
+            }
         }
+    }
+
+    /// Classifies offset bytes. Surrounding ASCII whitespace (`5\n` as `echo` writes it) and leading zeros are
+    /// tolerated; a sign, letters, empty data, a number beyond Int64 are malformed.
+    public static func classify(_ bytes: [UInt8]) -> Shape {
+        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0a || $0 == 0x0d }
+        let isDigit: (UInt8) -> Bool = { $0 >= 0x30 && $0 <= 0x39 }
+        if bytes.isEmpty { return .malformed(reason: "empty data") }
+        if bytes.starts(with: [0xAC, 0xED]) { return .malformed(reason: "Java-serialized bytes") }
+        let digits = bytes.drop(while: isSpace).reversed().drop(while: isSpace).reversed()
+        guard !digits.isEmpty else { return .malformed(reason: "only whitespace") }
+        guard digits.allSatisfy(isDigit) else {
+            if let first = digits.first, first == 0x2B || first == 0x2D, digits.count > 1,
+                digits.dropFirst().allSatisfy(isDigit)
+            {
+                return .malformed(reason: "a sign")
+            }
+            return .malformed(reason: "not a decimal number")
+        }
+        // Int64's parser over at most 19 significant digits: no overflow, no allocation beyond the string.
+        let significant = digits.drop(while: { $0 == 0x30 })
+        guard significant.count <= 19, let value = significant.isEmpty ? 0 : Int64(String(decoding: significant, as: UTF8.self))
+        else { return .malformed(reason: "a number beyond 64 bits") }
+        if digits.count != bytes.count { return .tolerated(value, reason: "surrounding whitespace") }
+        if digits.count > 1 && digits.first == 0x30 { return .tolerated(value, reason: "leading zeros") }
+        return .canonical(value)
+    }
+
+    /// Reads an offset by `classify`'s rule (canonical or tolerated); a malformed one is `malformedOffset` naming
+    /// the znode and its bytes.
+    public static func decode(_ bytes: [UInt8], path: String) throws(OffsetError) -> Int64 {
+        if let value = classify(bytes).offset { return value }
         throw OffsetError(
             .malformedOffset, path: path,
             "offset znode \(path) holds \(describe(bytes)), not a decimal offset; it was left unchanged"
@@ -23,8 +62,16 @@ public enum OffsetValue {
 
     /// True when the bytes are exactly what `encode` writes (used by `verify`).
     public static func isCanonical(_ bytes: [UInt8]) -> Bool {
-        guard let first = bytes.first, bytes.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return false }
-        return first != 0x30 || bytes.count == 1
+        if case .canonical = classify(bytes) { return true }
+        return false
+    }
+
+    /// Why the bytes are not canonical (tolerated or malformed), nil when they are.
+    public static func problem(_ bytes: [UInt8]) -> String? {
+        switch classify(bytes) {
+        case .canonical: nil
+        case .tolerated(_, let reason), .malformed(let reason): reason
+        }
     }
 
     private static func hex(_ byte: UInt8) -> String {

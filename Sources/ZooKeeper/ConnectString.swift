@@ -16,29 +16,34 @@ public struct ConnectString: Sendable, Hashable, CustomStringConvertible {
         func invalid(_ why: String) -> ZooKeeperError {
             ZooKeeperError(code: .invalidConnectString, message: "invalid connect string '\(text)': \(why)")
         }
-        var hostPart = Substring(text)
+        // Scalars, not Characters: a separator next to a combining or prepended mark (U+0601 before ':') would
+        // otherwise be part of a Character and not be found.
+        let scalars = text.unicodeScalars
+        var hostPart = scalars[...]
         var chroot: String?
-        if let slash = text.firstIndex(of: "/") {
-            hostPart = text[..<slash]
-            let root = String(text[slash...])
+        if let slash = scalars.firstIndex(of: "/") {
+            hostPart = scalars[..<slash]
+            let root = String(scalars[slash...])
             if root != "/" {
-                if root.hasSuffix("/") { throw invalid("the chroot must not end with '/'") }
+                if root.unicodeScalars.last == "/" { throw invalid("the chroot must not end with '/'") }
                 if root.contains("//") { throw invalid("the chroot has an empty path element") }
                 chroot = root
             }
         }
         var servers: [Server] = []
         for entry in hostPart.split(separator: ",", omittingEmptySubsequences: false) {
-            let item = entry.trimmingASCIIWhitespace()
+            var item = entry
+            while let first = item.first, first == " " || first == "\t" { item = item.dropFirst() }
+            while let last = item.last, last == " " || last == "\t" { item = item.dropLast() }
             guard !item.isEmpty else { throw invalid("an empty server entry") }
-            var host: Substring
-            var portText: Substring?
-            if item.hasPrefix("[") {  // [ipv6]:port
-                guard let close = item.firstIndex(of: "]") else { throw invalid("unterminated '[' in '\(item)'") }
+            var host: Substring.UnicodeScalarView
+            var portText: Substring.UnicodeScalarView?
+            if item.first == "[" {  // [ipv6]:port
+                guard let close = item.firstIndex(of: "]") else { throw invalid("unterminated '[' in '\(String(item))'") }
                 host = item[item.index(after: item.startIndex)..<close]
                 let rest = item[item.index(after: close)...]
                 if !rest.isEmpty {
-                    guard rest.hasPrefix(":") else { throw invalid("expected ':port' after ']' in '\(item)'") }
+                    guard rest.first == ":" else { throw invalid("expected ':port' after ']' in '\(String(item))'") }
                     portText = rest.dropFirst()
                 }
             } else if let colon = item.lastIndex(of: ":") {
@@ -47,11 +52,19 @@ public struct ConnectString: Sendable, Hashable, CustomStringConvertible {
             } else {
                 host = item
             }
-            guard !host.isEmpty else { throw invalid("a server without a host in '\(item)'") }
+            guard !host.isEmpty else { throw invalid("a server without a host in '\(String(item))'") }
+            // The C client takes the string as C text and splits it on ',': a NUL, a line break or other control
+            // or blank character inside a host name can only be a mistake.
+            if host.contains(where: { $0.value <= 0x20 || $0.properties.generalCategory == .control }) {
+                throw invalid("a blank or control character in host '\(String(host).debugDescription)'")
+            }
+            if host.contains("[") || host.contains("]") {
+                throw invalid("'[' or ']' inside host '\(String(host))' (IPv6 is written [address]:port)")
+            }
             var port = 2181
             if let portText {
-                guard let value = Int(portText), (1...65535).contains(value) else {
-                    throw invalid("'\(portText)' is not a port (1-65535) in '\(item)'")
+                guard let value = Int(String(portText)), (1...65535).contains(value) else {
+                    throw invalid("'\(String(portText))' is not a port (1-65535) in '\(String(item))'")
                 }
                 port = value
             }
@@ -63,16 +76,9 @@ public struct ConnectString: Sendable, Hashable, CustomStringConvertible {
 
     /// The form the C client takes: `host:port,...[/chroot]`.
     public var description: String {
-        let hosts = servers.map { $0.host.contains(":") ? "[\($0.host)]:\($0.port)" : "\($0.host):\($0.port)" }
+        let hosts = servers.map {
+            $0.host.unicodeScalars.contains(":") ? "[\($0.host)]:\($0.port)" : "\($0.host):\($0.port)"
+        }
         return hosts.joined(separator: ",") + (chroot ?? "")
-    }
-}
-
-extension Substring {
-    func trimmingASCIIWhitespace() -> Substring {
-        var result = self
-        while let first = result.first, first == " " || first == "\t" { result = result.dropFirst() }
-        while let last = result.last, last == " " || last == "\t" { result = result.dropLast() }
-        return result
     }
 }

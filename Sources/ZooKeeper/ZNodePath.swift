@@ -11,8 +11,10 @@ public enum ZNodePath {
         var elementLength = 0
         var elementDots = 0
         var count = 1
+        var nonASCII = false
         while let byte = bytes.next() {
             count += 1
+            if byte >= 0x80 { nonASCII = true }
             if byte < 0x20 || byte == 0x7f { return invalid("it contains a control character") }
             if byte == UInt8(ascii: "/") {
                 if elementLength == 0 { return invalid("it has an empty element ('//')") }
@@ -26,12 +28,24 @@ public enum ZNodePath {
                 if byte == UInt8(ascii: ".") { elementDots += 1 }
             }
         }
+        // The server refuses what Java's PathUtils does (C1 controls, surrogates and so every character beyond
+        // U+FFFF, the private use area, U+FFF0...U+FFFF): say so before sending. Only paths with such bytes pay.
+        if nonASCII, path.unicodeScalars.contains(where: isRefusedByServer) {
+            return invalid("it contains a character ZooKeeper refuses (C1 control, beyond U+FFFF, U+D800-U+F8FF or U+FFF0-U+FFFF)")
+        }
         if count == 1 { return nil }  // "/"
         if elementLength == 0 { return invalid("it must not end with '/'") }
         if elementDots == elementLength && elementLength <= 2 {
             return invalid("'\(String(repeating: ".", count: elementLength))' is not allowed as an element")
         }
         return nil
+    }
+
+    /// Characters above ASCII that ZooKeeper's PathUtils refuses (it checks UTF-16 units: a character beyond
+    /// U+FFFF is a surrogate pair there).
+    static func isRefusedByServer(_ scalar: Unicode.Scalar) -> Bool {
+        let value = scalar.value
+        return (0x7f...0x9f).contains(value) || (0xd800...0xf8ff).contains(value) || value >= 0xfff0
     }
 
     /// Throws when `path` is not a valid absolute znode path.
@@ -41,10 +55,11 @@ public enum ZNodePath {
 
     /// `/a`, `/a/b`, `/a/b/c` for `/a/b/c`.
     public static func ancestorsAndSelf(_ path: String) -> [String] {
+        // On bytes: a "/" followed by a combining mark is one Character, and must still separate.
         var result: [String] = []
         var current = ""
-        for element in path.split(separator: "/") {
-            current += "/" + element
+        for element in path.utf8.split(separator: UInt8(ascii: "/")) {
+            current += "/" + String(decoding: element, as: UTF8.self)
             result.append(current)
         }
         return result

@@ -139,10 +139,13 @@ public enum OffsetFile {
 
     private static func lines(_ text: String) -> [(number: Int, text: Substring)] {
         var result: [(Int, Substring)] = []
-        var parts = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // Split on scalars, not Characters: "\r\n" is one Character, and a line break or separator followed by a
+        // combining mark would join the next text.
+        var parts = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map(Substring.init)
         if parts.last == "" { parts.removeLast() }
         for (index, part) in parts.enumerated() {
-            result.append((index + 1, part.hasSuffix("\r") ? part.dropLast() : part))
+            let line = part.unicodeScalars.last == "\r" ? Substring(part.unicodeScalars.dropLast()) : part
+            result.append((index + 1, line))
         }
         return result
     }
@@ -159,21 +162,23 @@ public enum OffsetFile {
 
     private static func zkLine(_ line: Substring) throws(LineError) -> OffsetEntry {
         let prefix = OffsetLayout.consumersRoot + "/"
-        guard line.hasPrefix(prefix), let colon = line.lastIndex(of: ":") else {
+        let scalars = line.unicodeScalars
+        guard scalars.starts(with: prefix.unicodeScalars), let colon = scalars.lastIndex(of: ":") else {
             throw LineError("expected /consumers/<group>/offsets/<topic>/<partition>:<offset>, got '\(shown(line))'")
         }
-        let parts = line[line.index(line.startIndex, offsetBy: prefix.count)..<colon]
-            .split(separator: "/", omittingEmptySubsequences: false)
+        let start = scalars.index(scalars.startIndex, offsetBy: prefix.unicodeScalars.count)
+        let parts = scalars[start..<colon].split(separator: "/", omittingEmptySubsequences: false).map(Substring.init)
         guard parts.count == 4, parts[1] == "offsets" else {
             throw LineError("expected /consumers/<group>/offsets/<topic>/<partition>:<offset>, got '\(shown(line))'")
         }
         return try entry(
-            group: parts[0], topic: parts[2], partition: parts[3], offset: line[line.index(after: colon)...])
+            group: parts[0], topic: parts[2], partition: parts[3],
+            offset: Substring(scalars[scalars.index(after: colon)...]))
     }
 
     private static func csvLine(_ line: Substring, defaultGroup: String?) throws(LineError) -> OffsetEntry {
         // Topics have no commas, group ids may: the last three fields are topic, partition, offset.
-        let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+        let fields = line.unicodeScalars.split(separator: ",", omittingEmptySubsequences: false).map(Substring.init)
         if fields.count == 3, let defaultGroup {
             return try entry(group: Substring(defaultGroup), topic: fields[0], partition: fields[1], offset: fields[2])
         }

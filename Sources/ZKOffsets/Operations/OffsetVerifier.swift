@@ -62,24 +62,9 @@ public struct VerifyFinding: Sendable, Equatable, Comparable {
 
 /// Checks groups against the contract; reads only.
 public enum OffsetVerifier {
-    /// Why offset bytes are not canonical, or nil when they are.
+    /// Why offset bytes are not canonical, or nil when they are (`OffsetValue.problem`: the readers' own rule).
     public static func problem(with bytes: [UInt8]) -> String? {
-        if OffsetValue.isCanonical(bytes) { return nil }
-        if bytes.isEmpty { return "empty data" }
-        if bytes.starts(with: [0xAC, 0xED]) { return "Java-serialized bytes" }
-        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0a || $0 == 0x0d }
-        if bytes.contains(where: isSpace), (try? OffsetValue.decode(bytes, path: "")) != nil {
-            return "surrounding whitespace"
-        }
-        if let first = bytes.first, first == 0x2B || first == 0x2D,
-            bytes.dropFirst().allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), bytes.count > 1
-        {
-            return "a sign"
-        }
-        if bytes.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
-            return (try? OffsetValue.decode(bytes, path: "")) == nil ? "a number beyond 64 bits" : "leading zeros"
-        }
-        return "not a decimal number"
+        OffsetValue.problem(bytes)
     }
 
     /// Every finding for `group`; broker checks (missing partitions, log range, unknown topics) only with `admin`;

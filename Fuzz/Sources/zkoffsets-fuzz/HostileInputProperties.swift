@@ -1,0 +1,1 @@
+../../../Tests/ZKOffsetsTests/HostileInputProperties.swift
