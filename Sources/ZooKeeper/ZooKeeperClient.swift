@@ -28,21 +28,24 @@ public final class ZooKeeperClient: Sendable {
         }
     }
 
-    /// Connects and waits for the session, at most `configuration.connectTimeout`; then adds the configured
-    /// credentials. Throws `connectTimeout` naming the servers when none answers in time, `invalidConnectString`
+    /// Connects and waits for the session, at most `configuration.connectTimeout` (resolving the host names
+    /// included); then adds the configured credentials. Throws `connectTimeout` naming the servers when none
+    /// resolves or answers in time, `invalidConnectString`
     /// for a malformed connect string, `authFailed` when credentials are refused.
     public static func connect(
         _ configuration: ZooKeeperConfiguration, logger: Logger = Logger(label: "zookeeper")
     ) async throws(ZooKeeperError) -> ZooKeeperClient {
         let connectString = try ConnectString(configuration.connectString)
+        // One deadline for resolving the names (inside zookeeper_init) and reaching a server.
+        let deadline = ContinuousClock.now + configuration.connectTimeout
         let handle = try await ZooKeeperHandle.open(
             connectString: connectString, sessionTimeout: configuration.sessionTimeout,
-            session: configuration.session, logger: logger
+            session: configuration.session, deadline: deadline, logger: logger
         )
         let client = ZooKeeperClient(
             handle: handle, connectString: connectString, defaultACL: configuration.resolvedDefaultACL
         )
-        let state = await client.waitForSession(timeout: configuration.connectTimeout)
+        let state = await client.waitForSession(timeout: max(deadline - ContinuousClock.now, .zero))
         if Task.isCancelled {
             await client.close()
             throw ZooKeeperError(code: .closing, message: "connecting to \(connectString) was cancelled")

@@ -126,6 +126,28 @@ struct SessionTests {
         #expect(ContinuousClock.now - started < .seconds(30))
     }
 
+    @Test func anUnresolvableHostFailsTheConnectByItsDeadlineAsATimeout() async throws {
+        let error = await #expect(throws: ZooKeeperError.self) {
+            try await ZooKeeperClient.connect(
+                ZooKeeperConfiguration(connectString: "zk-does-not-exist.invalid:2181", connectTimeout: .seconds(2)),
+                logger: Logger(label: "test")
+            )
+        }
+        #expect(error?.code == .connectTimeout, "\(String(describing: error))")
+        #expect(error?.description.contains("zk-does-not-exist.invalid:2181") == true)
+    }
+
+    @Test func oneUnresolvableHostAmongGoodOnesStillConnects() async throws {
+        let client = try await ZooKeeperClient.connect(
+            ZooKeeperConfiguration(
+                connectString: "zk-does-not-exist.invalid:2181," + TestServer.connectString, connectTimeout: .seconds(15)
+            ),
+            logger: Logger(label: "test")
+        )
+        defer { Task { await client.close() } }
+        #expect(client.state == .connected)
+    }
+
     @Test(arguments: ["", "host:notaport", "host:70000", ",127.0.0.1:2181", "127.0.0.1:2181/chroot/", "[::1"])
     func malformedConnectStringsAreRejected(connectString: String) async throws {
         let error = await #expect(throws: ZooKeeperError.self) {

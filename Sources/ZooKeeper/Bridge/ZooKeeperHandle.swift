@@ -45,38 +45,78 @@ final class ZooKeeperHandle: Sendable {
         closed.enter()
     }
 
-    /// Starts the C client for `connectString` (it connects in the background; `events` reports when).
+    /// Starts the C client for `connectString` (it connects in the background; `events` reports when), by
+    /// `deadline`. `zookeeper_init` resolves every host name first, blocking: it runs on a thread of its own,
+    /// and a name that does not resolve is tried again until the deadline, as an unreachable server is. Past the
+    /// deadline: `connectTimeout` naming the servers (a late handle is closed on its own thread).
     static func open(
-        connectString: ConnectString, sessionTimeout: Duration, session: SessionCredentials?, logger: Logger
+        connectString: ConnectString, sessionTimeout: Duration, session: SessionCredentials?,
+        deadline: ContinuousClock.Instant, logger: Logger
     ) async throws(ZooKeeperError) -> ZooKeeperHandle {
         CLogging.configureOnce()
-        let events = SessionEvents(logger: logger)
-        let context = Unmanaged.passRetained(events)
         let hosts = connectString.description
         let timeoutMillis = Int32(clamping: sessionTimeout.milliseconds)
-        let opaqueContext = UnsafeSendable(context.toOpaque())
-        let created = await BlockingThread.run("zookeeper-init") { () -> UnsafeSendable<(OpaquePointer?, Int32)> in
-            var clientID = clientid_t()
-            if let session {
-                clientID.client_id = session.id
-                withUnsafeMutableBytes(of: &clientID.passwd) { raw in
-                    for (index, byte) in session.password.prefix(raw.count).enumerated() { raw[index] = byte }
+        var attempt = 0
+        while true {
+            let events = SessionEvents(logger: logger)
+            let context = Unmanaged.passRetained(events)
+            let opaqueContext = UnsafeSendable(context.toOpaque())
+            let created = await BlockingThread.run("zookeeper-init", deadline: deadline) {
+                () -> UnsafeSendable<(OpaquePointer?, Int32)> in
+                var clientID = clientid_t()
+                if let session {
+                    clientID.client_id = session.id
+                    withUnsafeMutableBytes(of: &clientID.passwd) { raw in
+                        for (index, byte) in session.password.prefix(raw.count).enumerated() { raw[index] = byte }
+                    }
                 }
+                let handle = withUnsafePointer(to: &clientID) { clientPointer in
+                    zookeeper_init2(
+                        hosts, onSessionEvent, timeoutMillis, session == nil ? nil : clientPointer,
+                        opaqueContext.value, 0, onCLog
+                    )
+                }
+                return UnsafeSendable((handle, errno))
+            } abandoned: { late in
+                // The caller gave up at its deadline; this runs on the init thread, where blocking is fine.
+                if let handle = late.value.0 { zookeeper_close(handle) }
+                context.release()
             }
-            let handle = withUnsafePointer(to: &clientID) { clientPointer in
-                zookeeper_init2(
-                    hosts, onSessionEvent, timeoutMillis, session == nil ? nil : clientPointer,
-                    opaqueContext.value, 0, onCLog
+            guard let created else {
+                throw ZooKeeperError(
+                    code: .connectTimeout,
+                    message: "no ZooKeeper server at \(hosts) answered in time: resolving the servers' names did not finish"
                 )
             }
-            return UnsafeSendable((handle, errno))
-        }
-        guard let handle = created.value.0 else {
+            if let handle = created.value.0 {
+                return opened(handle, events: events, context: context, logger: logger)
+            }
             context.release()
-            throw ZooKeeperError(
-                code: .systemError, message: "the ZooKeeper C client could not start for '\(hosts)' (errno \(created.value.1))"
-            )
+            let error = created.value.1
+            // zookeeper_init fails with EINVAL when no host name resolves (getaddrinfo's answers are mapped so).
+            guard error == EINVAL || error == ENOENT || error == EAGAIN else {
+                throw ZooKeeperError(
+                    code: .systemError, message: "the ZooKeeper C client could not start for '\(hosts)' (errno \(error))"
+                )
+            }
+            attempt += 1
+            let pause = Duration.milliseconds(100 * (1 << min(attempt, 4)))
+            guard ContinuousClock.now + pause < deadline else {
+                throw ZooKeeperError(
+                    code: .connectTimeout,
+                    message: "no ZooKeeper server at \(hosts) answered in time: no host name resolved (\(attempt) tries)"
+                )
+            }
+            try? await Task.sleep(for: pause)
+            if Task.isCancelled {
+                throw ZooKeeperError(code: .closing, message: "connecting to \(hosts) was cancelled")
+            }
         }
+    }
+
+    private static func opened(
+        _ handle: OpaquePointer, events: SessionEvents, context: Unmanaged<SessionEvents>, logger: Logger
+    ) -> ZooKeeperHandle {
         let opened = ZooKeeperHandle(handle: handle, events: events, sessionContext: context, logger: logger)
         // Ends with the session (the stream finishes after a terminal state).
         Task {
