@@ -81,7 +81,9 @@ public final class ZooKeeperOffsetStore: Sendable {
                 throw error
             }
         }
-        state.withLock { $0.known.merge(seen) { _, new in new } }
+        // A read that raced a commit must not take `known` back to the version before it (the next commit would
+        // fail as if someone else had written): keep the later version.
+        state.withLock { $0.known.merge(seen) { old, new in new.version >= old.version ? new : old } }
         return readings
     }
 

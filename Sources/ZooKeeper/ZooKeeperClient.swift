@@ -11,13 +11,22 @@ public final class ZooKeeperClient: Sendable {
     private let handle: ZooKeeperHandle
     /// The connect string this client was made with.
     public let connectString: ConnectString
-    /// The ACL of znodes this client creates without naming one (`ZooKeeperConfiguration.resolvedDefaultACL`).
+    /// The ACL of znodes this client creates without naming one (`ZooKeeperConfiguration.resolvedDefaultACL`),
+    /// except `openPaths`.
     public let defaultACL: [ACL]
+    /// Znodes this client creates open to everyone when no ACL is named (`ZooKeeperConfiguration.openPaths`).
+    public let openPaths: Set<String>
 
-    private init(handle: ZooKeeperHandle, connectString: ConnectString, defaultACL: [ACL]) {
+    private init(handle: ZooKeeperHandle, connectString: ConnectString, defaultACL: [ACL], openPaths: Set<String>) {
         self.handle = handle
         self.connectString = connectString
         self.defaultACL = defaultACL
+        self.openPaths = openPaths
+    }
+
+    /// The ACL a create of `path` that names none gets.
+    public func defaultACL(for path: String) -> [ACL] {
+        openPaths.contains(path) ? .openUnsafe : defaultACL
     }
 
     deinit {
@@ -43,7 +52,8 @@ public final class ZooKeeperClient: Sendable {
             session: configuration.session, deadline: deadline, logger: logger
         )
         let client = ZooKeeperClient(
-            handle: handle, connectString: connectString, defaultACL: configuration.resolvedDefaultACL
+            handle: handle, connectString: connectString, defaultACL: configuration.resolvedDefaultACL,
+            openPaths: configuration.openPaths
         )
         let state = await client.waitForSession(timeout: max(deadline - ContinuousClock.now, .zero))
         if Task.isCancelled {
@@ -134,7 +144,7 @@ public final class ZooKeeperClient: Sendable {
         _ path: String, data: [UInt8] = [], mode: CreateMode = .persistent, acl: [ACL]? = nil
     ) async throws(ZooKeeperError) -> String {
         try ZNodePath.validate(path)
-        return try await handle.create(path, data: data, mode: mode, acl: acl ?? defaultACL)
+        return try await handle.create(path, data: data, mode: mode, acl: acl ?? defaultACL(for: path))
     }
 
     /// Reads a znode's data and Stat.
@@ -199,7 +209,7 @@ public final class ZooKeeperClient: Sendable {
     public func ensurePath(_ path: String, acl: [ACL]? = nil) async throws(ZooKeeperError) {
         try ZNodePath.validate(path)
         let paths = ZNodePath.ancestorsAndSelf(path)
-        let results = await handle.create(paths, acl: acl ?? defaultACL)
+        let results = await handle.create(paths, acls: paths.map { acl ?? defaultACL(for: $0) })
         for (level, result) in zip(paths, results) {
             guard case .failure(let error) = result, error.code != .nodeExists else { continue }
             // The server checks the parent's create permission before existence: a znode that exists under a
@@ -240,7 +250,7 @@ public final class ZooKeeperClient: Sendable {
     @discardableResult
     public func multi(_ operations: [ZooKeeperOperation]) async throws(ZooKeeperError) -> [OperationResult] {
         for operation in operations { try ZNodePath.validate(operation.path) }
-        return try await handle.multi(operations.map { $0.withACL(default: defaultACL) })
+        return try await handle.multi(operations.map { $0.withACL(default: defaultACL(for: $0.path)) })
     }
 
     // MARK: Watches

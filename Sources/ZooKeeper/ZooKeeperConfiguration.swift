@@ -16,6 +16,10 @@ public struct ZooKeeperConfiguration: Sendable {
     /// creator-all plus world-read when `authentication` holds credentials (other tools still read, nobody else
     /// writes), open to everyone otherwise. `resolvedDefaultACL` says which.
     public var defaultACL: [ACL]?
+    /// Znodes created open to everyone whatever `defaultACL` says: shared parents that other principals must
+    /// create in. By default `/consumers`, as Kafka's `zookeeper.set.acl` leaves it, so that groups with other
+    /// credentials (or none) can still be created beside ours; each group's own znodes get the default.
+    public var openPaths: Set<String> = ["/consumers"]
 
     public init(
         connectString: String,

@@ -63,4 +63,24 @@ struct ACLTests {
         let refused = await #expect(throws: ZooKeeperError.self) { try await owner.getData(root + "/private") }
         #expect(refused?.code == .noAuth)
     }
+
+    /// Kafka's convention keeps the shared `/consumers` open: a group with other credentials (or none) can still
+    /// be created beside ours, while each group's own znodes are protected. (A chroot gives this test its own
+    /// `/consumers`: the first authenticated client creates it.)
+    @Test func theSharedConsumersRootStaysOpenWhileGroupsAreProtected() async throws {
+        let setup = try await TestServer.connect()
+        defer { Task { await setup.close() } }
+        let root = try await TestServer.freshRoot(setup)
+        let owner = try await ZooKeeperClient.connect(
+            ZooKeeperConfiguration(connectString: TestServer.connectString + root, authentication: [("digest", "alice:secret")])
+        )
+        let stranger = try await ZooKeeperClient.connect(ZooKeeperConfiguration(connectString: TestServer.connectString + root))
+        defer { Task { await owner.close(); await stranger.close() } }
+        try await owner.ensurePath("/consumers/alices-group/offsets")
+        #expect(try await stranger.getACL(["/consumers"])[0].get().acl == .openUnsafe)
+        #expect(try await stranger.getACL(["/consumers/alices-group"])[0].get().acl.count == 2)
+        try await stranger.ensurePath("/consumers/another-group/offsets")
+        let refused = await #expect(throws: ZooKeeperError.self) { try await stranger.create("/consumers/alices-group/ids") }
+        #expect(refused?.code == .noAuth)
+    }
 }

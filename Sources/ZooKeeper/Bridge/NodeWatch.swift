@@ -5,6 +5,10 @@ import Synchronization
 /// yields what it read. It ends when the stream's consumer stops, when the client closes, or with
 /// `sessionExpired` when the session that held the watch expires. A read lost with the connection is sent
 /// again once the client is connected (the C client restores registered watches itself).
+///
+/// When the stream ends, its watcher is taken out of the C client and the server (`ZooKeeperHandle.removeWatch`)
+/// once no arming read is in flight (a read in flight registers a watcher when it completes), and the handle
+/// forgets this object only after that, so the C client never calls a freed context.
 final class NodeWatch: Sendable {
     enum Kind: Sendable {
         /// Yields the data (nil while the znode does not exist).
@@ -20,6 +24,12 @@ final class NodeWatch: Sendable {
         var finished = false
         /// The re-arming read failed with the connection: read again once connected.
         var lost = false
+        /// Arming requests outstanding: each may register a watcher in the C client when it completes.
+        var inFlight = 0
+        /// A removal (or its barrier) is outstanding, or removal gave up until close.
+        var removing = false
+        /// The removal failed with the connection: send it again once connected.
+        var removalLost = false
     }
 
     private let state = Mutex(State())
@@ -32,17 +42,42 @@ final class NodeWatch: Sendable {
 
     private var context: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
 
+    /// The C watcher type of this watch, for removal.
+    var watchType: ZooWatcherType {
+        switch kind {
+        case .data: ZWATCHTYPE_DATA
+        case .children: ZWATCHTYPE_CHILD
+        }
+    }
+
+    var isFinished: Bool { state.withLock { $0.finished } }
+
+    /// Counts an arming request about to be sent, unless the watch has ended.
+    private func beginArming() -> Bool {
+        state.withLock { state in
+            if state.finished { return false }
+            state.inFlight += 1
+            return true
+        }
+    }
+
+    /// An arming request completed: when the watch has ended meanwhile, its watcher may now be removed.
+    private func endArming() {
+        state.withLock { $0.inFlight -= 1 }
+        settle()
+    }
+
     /// Reads the znode and sets the next watch.
     func arm() {
-        guard !state.withLock({ $0.finished }) else { return }
+        guard beginArming() else { return }
         let context = UnsafeSendable(self.context)
         switch kind {
         case .data:
-            handle.start(path: path, deliver: { [self] in receivedData($0) }) { zh, request in
+            handle.start(path: path, deliver: { [self] in endArming(); receivedData($0) }) { zh, request in
                 path.withCString { zoo_awget(zh, $0, onWatchEvent, context.value, onDataCompletion, request) }
             }
         case .children:
-            handle.start(path: path, deliver: { [self] in receivedChildren($0) }) { zh, request in
+            handle.start(path: path, deliver: { [self] in endArming(); receivedChildren($0) }) { zh, request in
                 path.withCString {
                     zoo_awget_children2(zh, $0, onWatchEvent, context.value, onChildrenCompletion, request)
                 }
@@ -52,8 +87,10 @@ final class NodeWatch: Sendable {
 
     /// The znode is absent: watch for its creation.
     private func armExists() {
+        guard beginArming() else { return }
         let context = UnsafeSendable(self.context)
         handle.start(path: path, deliver: { [self] completion in
+            endArming()
             switch completion.rc {
             case ZNONODE.rawValue: yieldData(nil)
             case ZOK.rawValue: arm()  // created in between: read it
@@ -99,13 +136,17 @@ final class NodeWatch: Sendable {
         if handle.events.current.isConnected { rearmIfLost() }
     }
 
-    /// Reads again if the last read was lost with the connection.
+    /// Reads again if the last read was lost with the connection; sends a lost removal again.
     func rearmIfLost() {
-        let wasLost = state.withLock { state in
-            defer { state.lost = false }
-            return state.lost && !state.finished
+        let (wasLost, removalLost) = state.withLock { state in
+            defer {
+                state.lost = false
+                state.removalLost = false
+            }
+            return (state.lost && !state.finished, state.removalLost)
         }
         if wasLost { arm() }
+        if removalLost { settle() }
     }
 
     private func yieldData(_ data: NodeData?) {
@@ -144,9 +185,44 @@ final class NodeWatch: Sendable {
         }
     }
 
-    /// The consumer stopped iterating: stop re-arming.
+    /// The consumer stopped iterating: stop re-arming, and take the watcher out of the C client and the server.
     func cancel() {
         finish(throwing: nil)
+        settle()
+    }
+
+    /// Starts the removal once the watch has ended and no arming request is in flight.
+    private func settle() {
+        let start = state.withLock { state in
+            guard state.finished, state.inFlight == 0, !state.removing, !state.removalLost else { return false }
+            state.removing = true
+            return true
+        }
+        guard start else { return }
+        handle.removeWatch(self, context: context) { [self] completion in removed(completion) }
+    }
+
+    private func removed(_ completion: Completion) {
+        let rc = completion.rc
+        if rc == ZOK.rawValue {
+            // The C client deregistered the watcher before queueing this completion; anything it queued for the
+            // watcher earlier has run.
+            handle.release(self)
+        } else if rc == ZNOWATCHER.rawValue {
+            // Not registered (it fired, or no read ever set it): a call the C client queued earlier may still be
+            // on its way; the barrier's completion comes after it.
+            handle.barrier(path: path) { [self] barrier in
+                if case .failed = barrier { return }  // closing: close forgets every watch
+                handle.release(self)
+            }
+        } else if rc == ZCONNECTIONLOSS.rawValue || rc == ZOPERATIONTIMEOUT.rawValue {
+            state.withLock {
+                $0.removing = false
+                $0.removalLost = true
+            }
+            if handle.events.current.isConnected { rearmIfLost() }
+        }
+        // Anything else (expired, closing): the watcher stays registered; close forgets it.
     }
 }
 

@@ -133,11 +133,13 @@ extension ZooKeeperHandle {
         }
     }
 
-    /// Creates each path in order (parents first), persistent with empty data; results per path.
-    func create(_ paths: [String], acl: [ACL]) async -> [Result<String, ZooKeeperError>] {
-        let vector = CACLVector(acl)
+    /// Creates each path in order (parents first), persistent with empty data, each with its ACL; results per path.
+    func create(_ paths: [String], acls: [[ACL]]) async -> [Result<String, ZooKeeperError>] {
+        var vectors: [[ACL]: CACLVector] = [:]
+        for acl in acls where vectors[acl] == nil { vectors[acl] = CACLVector(acl) }
         let results = await batch(paths.count) { index, deliver in
             let path = paths[index]
+            let vector = vectors[acls[index]]!
             start(path: path, deliver: { completion in
                 deliver(Result { () throws(ZooKeeperError) in
                     _ = try self.check(completion, path: path)
@@ -149,7 +151,7 @@ extension ZooKeeperHandle {
                 }
             }
         }
-        withExtendedLifetime(vector) {}
+        withExtendedLifetime(vectors) {}
         return results
     }
 

@@ -24,8 +24,9 @@ final class ZooKeeperHandle: Sendable {
     private struct Registry {
         var nextID: UInt64 = 0
         var pending: [UInt64: PendingRequest] = [:]
-        /// Watch contexts stay alive until close: the C client may call a watcher until its session ends.
-        var watches: [NodeWatch] = []
+        /// Watch contexts stay alive while the C client may call them: until their watcher is removed from it
+        /// (`removeWatch`, then `release`), or until close.
+        var watches: [ObjectIdentifier: NodeWatch] = [:]
     }
 
     /// Declared before the locks on purpose: the C handle's watcher context must outlive the C handle.
@@ -197,14 +198,51 @@ final class ZooKeeperHandle: Sendable {
     func register(_ watch: NodeWatch) -> Bool {
         submission.withLock { submission in
             guard !submission.closing else { return false }
-            registry.withLock { $0.watches.append(watch) }
+            registry.withLock { $0.watches[ObjectIdentifier(watch)] = watch }
             return true
         }
     }
 
     /// After a reconnect: watches whose re-arming read was lost with the connection read again.
     func rearmWatchesAfterReconnect() {
-        for watch in registry.withLock({ $0.watches }) { watch.rearmIfLost() }
+        for watch in registry.withLock({ Array($0.watches.values) }) { watch.rearmIfLost() }
+    }
+
+    /// How many watches this handle keeps (ended ones until their watcher is out of the C client).
+    var watchCount: Int { registry.withLock { $0.watches.count } }
+
+    /// Takes an ended watch's watcher out of the C client and the server: all of this session's watches of that
+    /// kind on the path when no other live watch of ours needs them (REMOVE_WATCHES: the server forgets them),
+    /// only ours otherwise. The decision and the submission happen under the submission lock, so a watch that
+    /// starts on the same path meanwhile is either counted or sent after the removal. `completed` gets the result.
+    func removeWatch(_ watch: NodeWatch, context: UnsafeMutableRawPointer, completed: @escaping @Sendable (Completion) -> Void) {
+        let context = UnsafeSendable(context)
+        start(path: watch.path, deliver: completed) { zh, request in
+            let othersNeedIt = registry.withLock { registry in
+                registry.watches.values.contains {
+                    $0 !== watch && $0.path == watch.path && $0.watchType == watch.watchType && !$0.isFinished
+                }
+            }
+            return watch.path.withCString { path in
+                othersNeedIt
+                    ? zoo_aremove_watches(
+                        zh, path, watch.watchType, onWatchEvent, context.value, 0, removeWatchesCompletion(), request)
+                    : zoo_aremove_all_watches(zh, path, watch.watchType, 0, removeWatchesCompletion(), request)
+            }
+        }
+    }
+
+    /// Sends a request whose completion comes after every watcher call the C client queued before it (one
+    /// completion thread, in order): after it, a watcher no longer registered is never called again.
+    func barrier(path: String, completed: @escaping @Sendable (Completion) -> Void) {
+        start(path: path, deliver: completed) { zh, request in
+            path.withCString { zoo_aexists(zh, $0, 0, onStatCompletion, request) }
+        }
+    }
+
+    /// Forgets a watch whose watcher the C client no longer holds.
+    func release(_ watch: NodeWatch) {
+        _ = registry.withLock { $0.watches.removeValue(forKey: ObjectIdentifier(watch)) }
     }
 
     // MARK: Closing
@@ -228,8 +266,8 @@ final class ZooKeeperHandle: Sendable {
         let (leftovers, watches) = registry.withLock { registry in
             let leftovers = Array(registry.pending.values)
             registry.pending = [:]
-            let watches = registry.watches
-            registry.watches = []
+            let watches = Array(registry.watches.values)
+            registry.watches = [:]
             return (leftovers, watches)
         }
         for request in leftovers.sorted(by: { $0.id < $1.id }) {
@@ -246,4 +284,11 @@ final class ZooKeeperHandle: Sendable {
 struct UnsafeSendable<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
+}
+
+/// zookeeper.h declares the remove-watches completion as `void_completion_t *`, but the C client stores that
+/// pointer and calls it as the function itself (zookeeper.c: `c->c.void_result = (void_completion_t)dc`): pass
+/// the function, retyped.
+func removeWatchesCompletion() -> UnsafeMutablePointer<void_completion_t?> {
+    unsafeBitCast(onVoidCompletion as void_completion_t, to: UnsafeMutablePointer<void_completion_t?>.self)
 }
