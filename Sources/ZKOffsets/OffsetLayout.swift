@@ -38,7 +38,8 @@ public struct OffsetLayout: Sendable, Hashable {
             OffsetError(.invalidGroup, "invalid group id '\(group.escapedForDisplay)': \(why)")
         }
         if group.isEmpty { throw invalid("it is empty") }
-        if group.contains("/") { throw invalid("it contains '/'") }
+        // Scalars: "/" followed by a combining mark is one Character, and still a path separator.
+        if group.unicodeScalars.contains("/") { throw invalid("it contains '/'") }
         if group == "." || group == ".." { throw invalid("'.' and '..' are not znode names") }
         if group.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
             throw invalid("it contains a control character")

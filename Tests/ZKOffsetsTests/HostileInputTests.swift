@@ -45,6 +45,12 @@ struct HostileInputTests {
         #expect(ZNodePath.problem("/consumers/" + group) != nil || group.unicodeScalars.first?.value == 0x99)
     }
 
+    /// Found by the names target in CI: "a/" + U+05A2 hid its '/' from a Character-based check and added a level.
+    @Test func aSlashFollowedByACombiningMarkIsStillASlash() {
+        let error = #expect(throws: OffsetError.self) { try OffsetLayout(group: "a/\u{5A2}") }
+        #expect(error?.code == .invalidGroup)
+    }
+
     /// Found by the connect-string target: brackets inside a host printed a string that did not parse back.
     @Test func bracketsInsideAHostAreRefused() throws {
         #expect(throws: ZooKeeperError.self) { try ConnectString("[::1]:2181,f[:e0:81%eth0]:2182/b") }
