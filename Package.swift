@@ -92,5 +92,7 @@ let package = Package(
         .testTarget(name: "ZooKeeperTests", dependencies: ["ZooKeeper"]),
         .testTarget(name: "RdKafkaTests", dependencies: ["RdKafka"]),
         .testTarget(name: "ZKOffsetsTests", dependencies: ["ZKOffsets"]),
+        // Server-free: pure logic (assignors, the consumer's state machine), runs in seconds.
+        .testTarget(name: "ZKOffsetsUnitTests", dependencies: ["ZKOffsets"]),
     ]
 )

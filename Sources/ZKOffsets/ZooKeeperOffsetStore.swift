@@ -14,6 +14,8 @@ public final class ZooKeeperOffsetStore: Sendable {
     /// Transactions are kept below this many request bytes; the server refuses requests above its
     /// `jute.maxbuffer` (1 MiB by default).
     public let maxTransactionBytes: Int
+    /// How failed transactions are retried.
+    public let retryPolicy: RetryPolicy
 
     private struct State {
         /// What we last read or wrote, per partition: the value (to skip unchanged) and the version.
@@ -26,8 +28,9 @@ public final class ZooKeeperOffsetStore: Sendable {
 
     public init(
         client: ZooKeeperClient, group: String, maxTransactionBytes: Int = 768 * 1024,
-        logger: Logger = Logger(label: "zkoffsets.store")
+        retryPolicy: RetryPolicy = .default, logger: Logger = Logger(label: "zkoffsets.store")
     ) throws(OffsetError) {
+        self.retryPolicy = retryPolicy
         self.layout = try OffsetLayout(group: group)
         self.client = client
         self.logger = logger
@@ -221,26 +224,19 @@ public final class ZooKeeperOffsetStore: Sendable {
     }
 
     /// Applies one transaction (`writes`, then `checks` fencing operations, then the application's), retrying
-    /// what may succeed on retry. After a connection loss the transaction may or may not have been applied: the
-    /// written znodes are read back to find out before anything is resent.
+    /// what may succeed on retry (the retry policy). After a connection loss the transaction may or may not have
+    /// been applied: the written znodes are read back to find out before anything is resent.
     private func applyTransaction(
         _ operations: [ZooKeeperOperation], writes: [Write], checks: Int
     ) async throws -> [OperationResult] {
-        var attempt = 0
-        while true {
-            let failure: ZooKeeperError
-            do {
-                return try await client.multi(operations)
-            } catch {
-                failure = error
-            }
-            if failure.isRetryable && attempt < 5 {
-                attempt += 1
+        do {
+            return try await retryPolicy.run {
+                () async throws(ZooKeeperError) -> [OperationResult] in try await client.multi(operations)
+            } beforeRetry: { failure, attempt in
                 logger.warning("ZooKeeper commit failed (\(failure.code)); retrying", metadata: ["attempt": "\(attempt)"])
-                try await Task.sleep(for: .milliseconds(100 * (1 << attempt)))
-                if let results = try await alreadyApplied(writes) { return results }
-                continue
+                return try await alreadyApplied(writes)
             }
+        } catch let failure as ZooKeeperError {
             let index = failure.failedOperationIndex ?? operations.count
             if index < writes.count && [.badVersion, .nodeExists, .noNode].contains(failure.code) {
                 state.withLock { _ = $0.known.removeValue(forKey: writes[index].partition) }
