@@ -63,6 +63,13 @@ struct MembershipTests {
             #expect(try await client.getData("/consumers/\(group)/offsets/shared/\(partition)").string == "10")
         }
         #expect(second.startPositions.allSatisfy { $0.offset == 10 }, "starts exactly at the committed offsets")
+        // Operators see both members, their hosts and their shares.
+        let description = try await GroupDescription.read(
+            inventory: GroupInventory(client: client), admin: nil, group: group)
+        #expect(description.memberDetails.map(\.consumerID) == ids)
+        #expect(description.memberDetails.allSatisfy { $0.ownedPartitions == 2 && $0.subscription == ["shared": 1] })
+        #expect(description.memberDetails.allSatisfy { $0.host != nil && !$0.host!.isEmpty })
+        #expect(Set(description.partitions.compactMap(\.consumerID)) == Set(ids))
 
         // New messages: each goes to exactly one member.
         try await TestEnvironment.produce((0..<8).map { "n\($0)" }, topic: "shared", partitions: 4, cluster: cluster)

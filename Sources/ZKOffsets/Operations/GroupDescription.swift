@@ -44,13 +44,19 @@ public struct GroupDescription: Sendable, Equatable {
     public var partitions: [PartitionDescription]
     /// The group's live member ids.
     public var members: [String]
+    /// The live members with their host, registration time, subscription and partition count.
+    public var memberDetails: [MemberDescription]
     /// Things the reader should know (malformed znodes, topics the brokers lack), one sentence each.
     public var warnings: [String]
 
-    public init(group: String, partitions: [PartitionDescription], members: [String], warnings: [String]) {
+    public init(
+        group: String, partitions: [PartitionDescription], members: [String], warnings: [String],
+        memberDetails: [MemberDescription] = []
+    ) {
         self.group = group
         self.partitions = partitions
         self.members = members
+        self.memberDetails = memberDetails
         self.warnings = warnings
     }
 
@@ -105,8 +111,11 @@ public struct GroupDescription: Sendable, Equatable {
                     consumerID: owners[partition].map(consumerID(fromOwner:))
                 ))
         }
+        let details = try await MemberDescription.read(
+            inventory: inventory, group: group, owners: owners.mapValues(consumerID(fromOwner:)))
         return GroupDescription(
-            group: group, partitions: rows, members: try await inventory.members(group: group), warnings: warnings)
+            group: group, partitions: rows, members: details.map(\.consumerID), warnings: warnings,
+            memberDetails: details)
     }
 
     /// The consumer id in an owner znode's data (`<consumerId>-<thread>`).
@@ -133,7 +142,22 @@ public struct GroupDescription: Sendable, Equatable {
             })
     }
 
-    /// One JSON object: `{"group":..,"members":[..],"partitions":[{..}],"warnings":[..]}`.
+    /// The members table `describe` prints under the partitions, like `kafka-consumer-groups --members`.
+    public func membersTable(nowMillis: Int64) -> TextTable {
+        TextTable(
+            header: ["CONSUMER-ID", "HOST", "SINCE", "SUBSCRIPTION", "#PARTITIONS"],
+            rows: memberDetails.map { member in
+                [
+                    member.consumerID, member.host ?? "-", Self.age(millis: nowMillis - member.sinceMillis),
+                    member.subscription.isEmpty
+                        ? "-" : member.subscription.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }
+                            .joined(separator: ","),
+                    String(member.ownedPartitions),
+                ]
+            })
+    }
+
+    /// One JSON object: `{"group":..,"members":[..],"memberDetails":[..],"partitions":[{..}],"warnings":[..]}`.
     public func json(nowMillis: Int64) -> String {
         let rows = partitions.map { row in
             JSONText.object([
@@ -148,6 +172,15 @@ public struct GroupDescription: Sendable, Equatable {
         }
         return JSONText.object([
             ("group", JSONText.string(group)), ("members", JSONText.array(members.map(JSONText.string))),
+            ("memberDetails", JSONText.array(memberDetails.map { member in
+                JSONText.object([
+                    ("consumerId", JSONText.string(member.consumerID)),
+                    ("host", JSONText.optionalString(member.host)),
+                    ("sinceMillis", String(member.sinceMillis)),
+                    ("subscription", JSONText.object(member.subscription.sorted { $0.key < $1.key }.map { ($0.key, String($0.value)) })),
+                    ("partitions", String(member.ownedPartitions)),
+                ])
+            })),
             ("partitions", JSONText.array(rows)), ("warnings", JSONText.array(warnings.map(JSONText.string))),
         ])
     }
