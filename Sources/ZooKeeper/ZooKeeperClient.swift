@@ -180,9 +180,11 @@ public final class ZooKeeperClient: Sendable {
     }
 
     /// Creates `path` and its missing ancestors as persistent znodes with empty data; existing ones are left as
-    /// they are. The creates are pipelined, parents first.
+    /// they are. The creates are pipelined, parents first. When `path` exists already it only reads: a create that
+    /// fails with `nodeExists` still costs the ensemble a logged transaction.
     public func ensurePath(_ path: String, acl: [ACL] = .openUnsafe) async throws(ZooKeeperError) {
         try ZNodePath.validate(path)
+        if try await handle.exists(path) != nil { return }
         let results = await handle.create(ZNodePath.ancestorsAndSelf(path), acl: acl)
         for result in results {
             if case .failure(let error) = result, error.code != .nodeExists { throw error }
