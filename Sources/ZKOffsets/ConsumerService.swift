@@ -28,8 +28,9 @@ public struct ConsumerService: Service {
     ///   - maxMessages: stop after this many messages.
     ///   - logger: where refused commits and conflicts are logged (at info).
     ///   - process: handles a batch and returns the operations to commit with it. It is called again for the same
-    ///     batch when those operations conflict with another writer's (a version-conditional write lost a race):
-    ///     read what it depends on afresh each time.
+    ///     batch when those operations conflict with another writer's (a version-conditional write lost a race)
+    ///     or when it or the commit failed on ZooKeeper trouble (connection lost, session replaced): read what it
+    ///     depends on afresh each time, through `consumer.zooKeeperClient`.
     public init(
         consumer: OffsetConsumer, commitEachBatch: Bool = true, stopWhenIdle: Duration? = nil,
         maxMessages: Int? = nil, logger: Logger = Logger(label: "zkoffsets"), process: @escaping Process
@@ -44,7 +45,7 @@ public struct ConsumerService: Service {
 
     /// Failures of the application's conditional operations that a new `process` of the batch can resolve.
     static let applicationConflicts: Set<ZooKeeperError.Code> = [.badVersion, .nodeExists, .noNode]
-    static let maxConflictRetries = 20
+    static let maxAttempts = 20
 
     public func run() async throws {
         let consumer = self.consumer
@@ -77,33 +78,47 @@ public struct ConsumerService: Service {
             lastMessage = .now
             if batch.count > remaining { batch = Array(batch.prefix(remaining)) }
             remaining -= batch.count
-            var operations = try await process(batch)
             do {
-                if !operations.isEmpty {
-                    // Results and offsets in one transaction; the batch is processed only if it applied. When the
-                    // application's own conditional operations lost a race (another member wrote the same znodes),
-                    // the batch is processed again on what is there now.
-                    var attempt = 1
-                    while true {
-                        do {
-                            try await consumer.commit(processing: batch, extraOperations: operations)
-                            break
-                        } catch let error as ZooKeeperError
-                            where Self.applicationConflicts.contains(error.code) && attempt < Self.maxConflictRetries
-                        {
-                            attempt += 1
-                            logger.info("the batch's operations conflicted; processing it again",
-                                metadata: ["error": "\(error)"])
-                            operations = try await process(batch)
-                        }
-                    }
-                } else {
-                    consumer.markProcessed(batch)
-                    if commitEachBatch { try await consumer.commit() }
-                }
+                try await handle(batch)
             } catch let error as OffsetError where error.code == .fenced || error.code == .sessionInDoubt {
                 logger.info("commit refused; consuming on", metadata: ["reason": "\(error.message)"])
+            } catch let error as ZooKeeperError where Self.isSessionTrouble(error) {
+                // The offsets stay marked; the interval commit (or, after a new session, the new owner) goes on.
+                logger.info("commit failed; consuming on", metadata: ["error": "\(error)"])
             }
         }
+    }
+
+    /// Processes and commits one batch. Results and offsets go in one transaction, and the batch counts as
+    /// processed only if it applied. `process` runs again for the same batch when its ZooKeeper work failed for a
+    /// reason a new attempt can get past: its conditional operations lost a race to another writer (another
+    /// member), or the session was in trouble (connection lost, a new session replacing an expired one).
+    private func handle(_ batch: [KafkaMessage]) async throws {
+        var attempt = 1
+        while true {
+            do {
+                let operations = try await process(batch)
+                if operations.isEmpty { break }
+                try await consumer.commit(processing: batch, extraOperations: operations)
+                return
+            } catch let error as ZooKeeperError where attempt < Self.maxAttempts {
+                let conflict = Self.applicationConflicts.contains(error.code)
+                guard conflict || Self.isSessionTrouble(error) else { throw error }
+                logger.info(
+                    conflict ? "the batch's operations conflicted; processing it again"
+                        : "ZooKeeper trouble while processing the batch; processing it again",
+                    metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                if !conflict { try await Task.sleep(for: RetryPolicy.default.delay(afterAttempt: attempt)) }
+                attempt += 1
+            }
+        }
+        // Plain processing: a failed commit leaves the batch marked (the interval commit tries again); the batch
+        // is not processed twice for it.
+        consumer.markProcessed(batch)
+        if commitEachBatch { try await consumer.commit() }
+    }
+
+    private static func isSessionTrouble(_ error: ZooKeeperError) -> Bool {
+        error.isRetryable || error.code == .sessionExpired || error.code == .closing
     }
 }

@@ -36,6 +36,10 @@ struct PrintConsumer: AsyncParsableCommand {
         help: "ZooKeeper session timeout (ms); after a crash, a restart waits up to this long for the old owner."
     )
     var sessionTimeoutMs: Int = 10_000
+    @Option(
+        name: .customLong("assignment-strategy"),
+        help: "How members of the group share partitions: range (Kafka's default) or roundrobin.")
+    var assignmentStrategy: String = "range"
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -46,6 +50,9 @@ struct PrintConsumer: AsyncParsableCommand {
         let logger = Logger(label: "print-consumer")
         guard let policy = ResetPolicy(rawValue: reset) else {
             throw ValidationError("--reset must be earliest, latest or none, not '\(reset)'")
+        }
+        guard let strategy = AssignmentStrategy(name: assignmentStrategy) else {
+            throw ValidationError("--assignment-strategy must be range or roundrobin, not '\(assignmentStrategy)'")
         }
         let kafkaProperties: [String: String]
         do {
@@ -59,7 +66,8 @@ struct PrintConsumer: AsyncParsableCommand {
                 connectString: zookeeper, sessionTimeout: .milliseconds(sessionTimeoutMs)
             ),
             kafka: KafkaConfiguration(bootstrapServers: bootstrapServer, properties: kafkaProperties),
-            resetPolicy: policy, commitInterval: .milliseconds(commitIntervalMs)
+            resetPolicy: policy, commitInterval: .milliseconds(commitIntervalMs),
+            assignmentStrategy: strategy
         )
         do {
             let consumer = try await OffsetConsumer.start(configuration, logger: logger)

@@ -49,6 +49,10 @@ struct WordCount: AsyncParsableCommand {
         help: "ZooKeeper session timeout (ms); after a crash, a restart waits up to this long for the old owner."
     )
     var sessionTimeoutMs: Int = 10_000
+    @Option(
+        name: .customLong("assignment-strategy"),
+        help: "How members of the group share partitions: range (Kafka's default) or roundrobin.")
+    var assignmentStrategy: String = "range"
 
     /// Messages per batch. Each batch is one transaction (offsets + one write per distinct word of the batch);
     /// 500 messages of ordinary text stay far below ZooKeeper's 1 MiB request limit.
@@ -65,6 +69,9 @@ struct WordCount: AsyncParsableCommand {
         guard let policy = ResetPolicy(rawValue: reset) else {
             throw ValidationError("--reset must be earliest, latest or none, not '\(reset)'")
         }
+        guard let strategy = AssignmentStrategy(name: assignmentStrategy) else {
+            throw ValidationError("--assignment-strategy must be range or roundrobin, not '\(assignmentStrategy)'")
+        }
         let kafkaProperties: [String: String]
         do {
             kafkaProperties = try KafkaConfiguration.properties(fromArguments: properties)
@@ -77,7 +84,8 @@ struct WordCount: AsyncParsableCommand {
                 connectString: zookeeper, sessionTimeout: .milliseconds(sessionTimeoutMs)
             ),
             kafka: KafkaConfiguration(bootstrapServers: bootstrapServer, properties: kafkaProperties),
-            resetPolicy: policy, commitInterval: .milliseconds(commitIntervalMs), maxBatchSize: Self.maxBatchSize
+            resetPolicy: policy, commitInterval: .milliseconds(commitIntervalMs),
+            maxBatchSize: Self.maxBatchSize, assignmentStrategy: strategy
         )
         do {
             let consumer = try await OffsetConsumer.start(configuration, logger: logger)
