@@ -353,11 +353,22 @@ public final class OffsetConsumer: Sendable {
         }
     }
 
-    /// True when every assigned partition has been fetched up to its log end (asks the brokers).
+    /// True when the group's work is done as far as this member can tell: every partition it owns has been
+    /// fetched up to its log end, and every other partition of the subscribed topics has a committed offset at
+    /// its log end (so a member restarted after a crash does not count as caught up while the dead member's
+    /// partitions wait for its session to expire). Asks the brokers and reads ZooKeeper.
     public func isCaughtUp() async throws -> Bool {
-        let fetched = state.withLock { $0.fetched }
-        let watermarks = try await admin.watermarks(for: Array(fetched.keys), timeout: configuration.kafkaTimeout)
+        let (fetched, waiting, partitions, store) = state.withLock {
+            ($0.fetched, $0.waiting.isEmpty, $0.partitions, $0.store)
+        }
+        guard waiting else { return false }
+        let others = partitions.flatMap { topic, numbers in numbers.map { TopicPartition(topic: topic, partition: $0) } }
+            .filter { fetched[$0] == nil }
+        let watermarks = try await admin.watermarks(
+            for: Array(fetched.keys) + others, timeout: configuration.kafkaTimeout)
+        let committed = others.isEmpty ? [:] : try await store.read(others)
         return fetched.allSatisfy { partition, position in position >= (watermarks[partition]?.high ?? 0) }
+            && others.allSatisfy { (committed[$0]?.offset ?? 0) >= (watermarks[$0]?.high ?? 0) }
     }
 
     /// Stops handing out batches: `nextBatch` returns nil from now on. Call `close()` afterwards.
