@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import PrometheusEndpoint
 import ServiceLifecycle
 import ZKOffsets
 
@@ -36,6 +37,8 @@ struct PrintConsumer: AsyncParsableCommand {
         help: "ZooKeeper session timeout (ms); after a crash, a restart waits up to this long for the old owner."
     )
     var sessionTimeoutMs: Int = 10_000
+    @Option(name: .customLong("metrics-listen"), help: "Serve the consumer's metrics at http://HOST:PORT/metrics.")
+    var metricsListen: String?
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -62,6 +65,8 @@ struct PrintConsumer: AsyncParsableCommand {
             resetPolicy: policy, commitInterval: .milliseconds(commitIntervalMs)
         )
         do {
+            // Before the consumer starts, so that its metrics are created in the served registry.
+            let metrics = try await MetricsEndpoint.servingMetricsSystem(listen: metricsListen)
             let consumer = try await OffsetConsumer.start(configuration, logger: logger)
             let service = ConsumerService(
                 consumer: consumer, stopWhenIdle: exitWhenIdleMs.map { .milliseconds($0) }, maxMessages: maxMessages
@@ -78,7 +83,8 @@ struct PrintConsumer: AsyncParsableCommand {
             }
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
-                    services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+                    services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)]
+                        + (metrics.map { [.init(service: $0)] } ?? []),
                     gracefulShutdownSignals: [.sigterm, .sigint],
                     logger: logger
                 )

@@ -9,6 +9,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import PrometheusEndpoint
 import ServiceLifecycle
 import Synchronization
 import ZKOffsets
@@ -49,6 +50,8 @@ struct WordCount: AsyncParsableCommand {
         help: "ZooKeeper session timeout (ms); after a crash, a restart waits up to this long for the old owner."
     )
     var sessionTimeoutMs: Int = 10_000
+    @Option(name: .customLong("metrics-listen"), help: "Serve the consumer's metrics at http://HOST:PORT/metrics.")
+    var metricsListen: String?
 
     /// Messages per batch. Each batch is one transaction (offsets + one write per distinct word of the batch);
     /// 500 messages of ordinary text stay far below ZooKeeper's 1 MiB request limit.
@@ -81,6 +84,8 @@ struct WordCount: AsyncParsableCommand {
             resetPolicy: policy, commitInterval: .milliseconds(commitIntervalMs), maxBatchSize: Self.maxBatchSize
         )
         do {
+            // Before the consumer starts, so that its metrics are created in the served registry.
+            let metrics = try await MetricsEndpoint.servingMetricsSystem(listen: metricsListen)
             let consumer = try await OffsetConsumer.start(configuration, logger: logger)
             let counts: WordCounts
             do {
@@ -96,7 +101,8 @@ struct WordCount: AsyncParsableCommand {
             }
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
-                    services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+                    services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)]
+                        + (metrics.map { [.init(service: $0)] } ?? []),
                     gracefulShutdownSignals: [.sigterm, .sigint],
                     logger: logger
                 )
