@@ -19,7 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.0.0"),
         // 2.4.1: MetricNameDescriptor with required unit and help (the older initialisers are deprecated there).
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
-        // The oldest release whose API this was compiled against (syncOperations, makeCompletedFuture).
+        // 2.101: the release this was built and tested against; older 2.x releases may lack what PrometheusEndpoint
+        // uses (syncOperations, makeCompletedFuture, MultiThreadedEventLoopGroup.singleton).
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [

@@ -92,6 +92,7 @@ public final class MetricsEndpoint: Service, Sendable {
 public struct MetricsEndpointError: Error, Sendable, CustomStringConvertible {
     /// What is wrong, for people.
     public var message: String
+    /// The message.
     public var description: String { message }
 }
 

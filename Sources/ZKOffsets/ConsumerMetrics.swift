@@ -21,14 +21,23 @@ import CoreMetrics
 public struct ConsumerMetrics: Sendable {
     /// The metric names, for dashboards and tests.
     public enum Name {
+        /// Commits that wrote to ZooKeeper (counter).
         public static let commits = "zkoffsets_commits_total"
+        /// How long those commits took (timer).
         public static let commitDuration = "zkoffsets_commit_duration_seconds"
+        /// Offset znodes written by commits (counter).
         public static let offsetsWritten = "zkoffsets_offsets_written_total"
+        /// Commits refused because the member lost a partition (counter).
         public static let fencedCommits = "zkoffsets_commits_fenced_total"
+        /// Commits refused because another writer moved an offset (counter).
         public static let conflictingCommits = "zkoffsets_commits_conflicting_total"
+        /// Assignments made anew (counter).
         public static let rebalances = "zkoffsets_rebalances_total"
+        /// Stored offsets outside the log reset by the policy (counter, per partition).
         public static let resets = "zkoffsets_offset_resets_total"
+        /// Messages skipped by those resets (counter, per partition).
         public static let resetSkippedMessages = "zkoffsets_offset_reset_skipped_messages_total"
+        /// Lag of a partition as the consumer last saw it (gauge, per partition).
         public static let lag = "zkoffsets_consumer_lag"
     }
 

@@ -365,6 +365,28 @@ struct ToolboxTests {
         }
     }
 
+    @Test func samplesOfAStoredOffsetPastTheLogEndShowANegativeLagAndNoLagWithoutTheTopic() {
+        let node = { (offset: String, mtime: Int64) in
+            StoredOffsetNode(path: "/x", bytes: Array(offset.utf8), stat: ZNodeStat(mtime: mtime))
+        }
+        let group = GroupOffsetScan.Group(
+            group: "g", stat: ZNodeStat(), members: [],
+            offsets: [
+                TopicPartition(topic: "t", partition: 0): node("15", 1_000),
+                TopicPartition(topic: "gone", partition: 0): node("3", 4_000),
+            ])
+        let snapshot = LagSnapshot(
+            zooKeeperUp: true, kafkaUp: true, groups: [group],
+            watermarks: [TopicPartition(topic: "t", partition: 0): Watermarks(low: 0, high: 10)], takenAtMillis: 10_500)
+        let samples = snapshot.samples
+        let lags = samples.filter { $0.name == LagSnapshot.Name.lag }
+        #expect(lags.map(\.value) == [-5] && lags.first?.label("topic") == "t")
+        let ages = samples.filter { $0.name == LagSnapshot.Name.lastCommitAge }.map(\.value)
+        #expect(ages == [6, 9])  // sorted by topic: gone, t
+        #expect(samples.filter { $0.name == LagSnapshot.Name.currentOffset }.count == 2)
+        #expect(samples.first { $0.name == LagSnapshot.Name.collectionTime }?.value == 10.5)
+    }
+
     // MARK: consumer metrics
 
     @Test func commitsAreCountedAndTimedAndConflictsCounted() async throws {

@@ -7,6 +7,7 @@
 /// deletes in one transaction when it fits; when it must be split the copy goes first, so the offsets are never
 /// only in neither group.
 public struct GroupCopyPlan: Sendable, Equatable {
+    /// The plan table's columns.
     public static let columns = ["FROM-GROUP", "TO-GROUP", "TOPIC", "PARTITION", "OFFSET", "REPLACES"]
 
     /// The group copied from.
@@ -23,6 +24,7 @@ public struct GroupCopyPlan: Sendable, Equatable {
     /// For a rename: the removal of the whole source group.
     public var removal: GroupRemovalPlan?
 
+    /// A plan from what was read; `read` is the way to make one.
     public init(
         source: String, destination: String, sourceNodes: [ZNodeSnapshot], destinationNodes: [String: ZNodeSnapshot],
         missingAncestors: [String], removal: GroupRemovalPlan?

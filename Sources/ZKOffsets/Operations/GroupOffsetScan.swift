@@ -13,6 +13,7 @@ public struct GroupOffsetScan: Sendable, Equatable {
         /// Offset znodes by partition (topics that are not valid names and non-numeric children are skipped).
         public var offsets: [TopicPartition: StoredOffsetNode]
 
+        /// A scanned group.
         public init(group: String, stat: ZNodeStat, members: [String], offsets: [TopicPartition: StoredOffsetNode]) {
             self.group = group
             self.stat = stat
@@ -28,6 +29,7 @@ public struct GroupOffsetScan: Sendable, Equatable {
     /// The groups found, sorted by id.
     public var groups: [Group]
 
+    /// A scan of `groups`.
     public init(groups: [Group]) {
         self.groups = groups
     }

@@ -11,6 +11,7 @@ public enum RemovalScope: Sendable, Equatable {
 /// first in `multi` transactions, each delete conditional on that version, so a znode written, created or deleted
 /// since the plan fails the removal (an `OperationRefusal`) instead of being lost.
 public struct GroupRemovalPlan: Sendable, Equatable {
+    /// The plan table's columns.
     public static let columns = ["GROUP", "TOPIC", "PARTITION", "OFFSET"]
 
     /// The group.
@@ -25,6 +26,7 @@ public struct GroupRemovalPlan: Sendable, Equatable {
     /// The group's registered members when the plan was read.
     public var members: [String]
 
+    /// A plan from what was read; `read` is the way to make one.
     public init(
         group: String, scope: RemovalScope, nodes: [ZNodeSnapshot], offsets: [TopicPartition: StoredOffsetNode],
         members: [String]

@@ -9,6 +9,7 @@ public struct MetricSample: Sendable {
     /// The value.
     public var value: Double
 
+    /// A sample.
     public init(name: String, help: String, labels: [(String, String)], value: Double) {
         self.name = name
         self.help = help
@@ -27,18 +28,30 @@ public struct LagSnapshot: Sendable, Equatable {
     /// The metric names.
     public enum Name {
         // kafka_exporter's.
+        /// kafka_exporter's: the stored next offset, per partition.
         public static let currentOffset = "kafka_consumergroup_current_offset"
+        /// kafka_exporter's: the stored offsets summed per topic.
         public static let currentOffsetSum = "kafka_consumergroup_current_offset_sum"
+        /// kafka_exporter's: log end minus the stored offset, per partition.
         public static let lag = "kafka_consumergroup_lag"
+        /// kafka_exporter's: lag summed per topic.
         public static let lagSum = "kafka_consumergroup_lag_sum"
+        /// kafka_exporter's lag of ZooKeeper groups (the same value as `lag` here).
         public static let zooKeeperLag = "kafka_consumergroupzookeeper_lag_zookeeper"
+        /// kafka_exporter's: registered members per group.
         public static let members = "kafka_consumergroup_members"
+        /// kafka_exporter's: partitions per topic.
         public static let topicPartitions = "kafka_topic_partitions"
+        /// kafka_exporter's: the log end offset per partition.
         public static let topicCurrentOffset = "kafka_topic_partition_current_offset"
+        /// kafka_exporter's: the log start offset per partition.
         public static let topicOldestOffset = "kafka_topic_partition_oldest_offset"
         // Ours.
+        /// Ours: seconds since the offset znode was last written.
         public static let lastCommitAge = "zkoffsets_consumergroup_last_commit_age_seconds"
+        /// Ours: 1 when the last collection read the source (`source="zookeeper"|"kafka"`), else 0.
         public static let up = "zkoffsets_up"
+        /// Ours: when the served collection was taken.
         public static let collectionTime = "zkoffsets_collection_timestamp_seconds"
     }
 
@@ -53,6 +66,7 @@ public struct LagSnapshot: Sendable, Equatable {
     /// When the collection was taken, ms since the epoch (commit ages are relative to it).
     public var takenAtMillis: Int64
 
+    /// A snapshot of what a collection read.
     public init(
         zooKeeperUp: Bool, kafkaUp: Bool, groups: [GroupOffsetScan.Group], watermarks: [TopicPartition: Watermarks],
         takenAtMillis: Int64

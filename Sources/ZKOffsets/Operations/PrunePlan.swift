@@ -6,6 +6,7 @@ import Foundation
 /// than the cut-off, each with the removal of its whole subtree read at the same time; applying deletes them,
 /// version-conditionally, one group at a time.
 public struct PrunePlan: Sendable, Equatable {
+    /// The plan table's columns.
     public static let columns = ["GROUP", "LAST-COMMIT", "AGE", "OFFSETS", "TOPICS"]
 
     /// A group to delete.
@@ -19,6 +20,7 @@ public struct PrunePlan: Sendable, Equatable {
         /// The removal of the whole group.
         public var removal: GroupRemovalPlan
 
+        /// A candidate.
         public init(group: String, lastCommitMillis: Int64?, lastActivityMillis: Int64, removal: GroupRemovalPlan) {
             self.group = group
             self.lastCommitMillis = lastCommitMillis
@@ -34,6 +36,7 @@ public struct PrunePlan: Sendable, Equatable {
     /// Groups last active before this time (ms since the epoch) are candidates.
     public var cutoffMillis: Int64
 
+    /// A plan from what was read; `read` is the way to make one.
     public init(candidates: [Candidate], scanned: Int, cutoffMillis: Int64) {
         self.candidates = candidates
         self.scanned = scanned
@@ -126,6 +129,7 @@ public struct PrunePlan: Sendable, Equatable {
         /// Groups kept because they changed since the plan was read, with the reason.
         public var kept: [(group: String, reason: String)] = []
 
+        /// Equal when the same groups were deleted and kept for the same reasons.
         public static func == (lhs: Outcome, rhs: Outcome) -> Bool {
             lhs.deleted == rhs.deleted && lhs.kept.map(\.group) == rhs.kept.map(\.group)
                 && lhs.kept.map(\.reason) == rhs.kept.map(\.reason)

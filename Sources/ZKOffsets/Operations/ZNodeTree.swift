@@ -7,6 +7,7 @@ public struct ZNodeSnapshot: Sendable, Equatable {
     /// The Stat at the time of the read.
     public var stat: ZNodeStat
 
+    /// A znode as read.
     public init(path: String, bytes: [UInt8], stat: ZNodeStat) {
         self.path = path
         self.bytes = bytes
