@@ -87,6 +87,8 @@ struct ExporterCommand: AsyncParsableCommand {
             await Signals.waitForTermination()
             tasks.cancelAll()
         }
+        // After the collection loop ended: the Kafka client must not be destroyed under a call in flight, so a
+        // shutdown during a collection waits for it (at most --timeout).
         await endpoint.close()
         await collector.close()
         return 0

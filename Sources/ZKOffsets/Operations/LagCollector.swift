@@ -47,7 +47,8 @@ public final class LagCollector: Sendable {
             takenAtMillis: Int64(Date().timeIntervalSince1970 * 1000))
     }
 
-    /// Closes both clients; later collections report both sources down.
+    /// Closes both clients; later collections report both sources down. Call it when no `collect()` is running: the
+    /// Kafka client must not be destroyed under a call in flight.
     public func close() async {
         let client = state.withLock { state in
             state.closed = true
@@ -66,7 +67,7 @@ public final class LagCollector: Sendable {
                 try await GroupOffsetScan.read(client: client, groups: groups)
             }
             guard let scan else {
-                logger.warning("ZooKeeper did not answer the scan within \(timeout)")
+                if !Task.isCancelled { logger.warning("ZooKeeper did not answer the scan within \(timeout)") }
                 return nil
             }
             return scan.groups
@@ -109,6 +110,8 @@ public final class LagCollector: Sendable {
     private func readKafka() async -> [TopicPartition: Watermarks]? {
         if state.withLock({ $0.closed }) { return nil }
         do {
+            // Not abandoned past a deadline like the ZooKeeper scan: librdkafka bounds its calls by the timeout, and
+            // the handle must not be destroyed (close) while a call is still using it.
             let deadline = ContinuousClock.now + timeout
             let topics = try await admin.topics(timeout: timeout)
             let partitions = topics.flatMap { topic in
@@ -123,38 +126,66 @@ public final class LagCollector: Sendable {
         }
     }
 
-    /// `body`'s result, or nil when it takes longer than `timeout`. The body is not awaited past the deadline: a
-    /// ZooKeeper read waiting for a lost server ends by itself (connection loss, expiry) and its result is dropped.
+    /// `body`'s result, or nil when it takes longer than `timeout` or the calling task is cancelled. The body is not
+    /// awaited past that: a ZooKeeper read waiting for a lost server ends by itself (connection loss, expiry, or
+    /// `closing` when the client is closed) and its result is dropped.
     static func within<T: Sendable>(
         _ timeout: Duration, _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T? {
         let outcome = FirstOutcome<T?>()
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T?, any Error>) in
-            outcome.set(continuation)
-            let work = Task {
-                do { outcome.resume(with: .success(try await body())) } catch { outcome.resume(with: .failure(error)) }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T?, any Error>) in
+                outcome.set(continuation)
+                let work = Task {
+                    do { outcome.resume(with: .success(try await body())) } catch { outcome.resume(with: .failure(error)) }
+                }
+                Task {
+                    try? await Task.sleep(for: timeout)
+                    if outcome.resume(with: .success(nil)) { work.cancel() }
+                }
             }
-            Task {
-                try? await Task.sleep(for: timeout)
-                if outcome.resume(with: .success(nil)) { work.cancel() }
-            }
+        } onCancel: {
+            outcome.resume(with: .success(nil))
         }
     }
 }
 
-/// A continuation resumed by whichever of two racing tasks finishes first; the other's outcome is dropped.
+/// A continuation resumed by whichever of the racing parties finishes first (the work, the timer, cancellation);
+/// the others' outcomes are dropped. An outcome that arrives before the continuation is set is kept for it.
 private final class FirstOutcome<T: Sendable>: Sendable {
-    private let continuation = Mutex<CheckedContinuation<T, any Error>?>(nil)
-
-    func set(_ continuation: CheckedContinuation<T, any Error>) {
-        self.continuation.withLock { $0 = continuation }
+    private struct State {
+        var continuation: CheckedContinuation<T, any Error>?
+        var early: Result<T, any Error>?
+        var resumed = false
     }
 
-    /// Resumes with `result` unless already resumed; true when this call resumed it.
+    private let state = Mutex(State())
+
+    func set(_ continuation: CheckedContinuation<T, any Error>) {
+        let early = state.withLock { state -> Result<T, any Error>? in
+            guard let early = state.early else {
+                state.continuation = continuation
+                return nil
+            }
+            return early
+        }
+        if let early { continuation.resume(with: early) }
+    }
+
+    /// Resumes with `result` unless an outcome was already taken; true when this call's outcome is the one.
     @discardableResult
     func resume(with result: Result<T, any Error>) -> Bool {
-        guard let continuation = continuation.withLock({ $0.take() }) else { return false }
-        continuation.resume(with: result)
-        return true
+        let (taken, continuation) = state.withLock { state -> (Bool, CheckedContinuation<T, any Error>?) in
+            guard !state.resumed else { return (false, nil) }
+            state.resumed = true
+            guard let continuation = state.continuation else {
+                state.early = result
+                return (true, nil)
+            }
+            state.continuation = nil
+            return (true, continuation)
+        }
+        continuation?.resume(with: result)
+        return taken
     }
 }
