@@ -72,7 +72,8 @@ public struct ConsumerMetrics: Sendable {
     private static func counter(_ label: String, _ dimensions: [(String, String)], _ factory: any MetricsFactory)
         -> Counter
     {
-        Counter(label: label, dimensions: dimensions, handler: factory.makeCounter(label: label, dimensions: dimensions))
+        Counter(
+            label: label, dimensions: dimensions, handler: factory.makeCounter(label: label, dimensions: dimensions))
     }
 
     private func partitionDimensions(_ partition: TopicPartition) -> [(String, String)] {

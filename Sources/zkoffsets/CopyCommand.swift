@@ -52,7 +52,8 @@ func applyCopy(_ plan: GroupCopyPlan, connection: ConnectionOptions, execute: Bo
     let transactions = try await plan.apply(client: client)
     summaryLine(
         connection,
-        (plan.isRename ? "Renamed: copied " : "Copied ") + what.replacingOccurrences(of: " and delete", with: ", deleted")
+        (plan.isRename ? "Renamed: copied " : "Copied ")
+            + what.replacingOccurrences(of: " and delete", with: ", deleted")
             + " in \(counted(transactions, "transaction")).")
     return 0
 }

@@ -9,7 +9,8 @@ import ZKOffsets
 /// danielqsj/kafka_exporter's metric names so that its dashboards work.
 struct ExporterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "exporter", abstract: "Serve the groups' offsets and lag at http://HOST:PORT/metrics (Prometheus).",
+        commandName: "exporter",
+        abstract: "Serve the groups' offsets and lag at http://HOST:PORT/metrics (Prometheus).",
         discussion: """
             Every --interval seconds it reads every group under /consumers (or the --group ones) from ZooKeeper and
             the log offsets of every topic from the brokers; a scrape gets the last collection. Metrics:
@@ -56,12 +57,14 @@ struct ExporterCommand: AsyncParsableCommand {
                 throw ValidationError("no ZooKeeper given: pass --zookeeper HOST:PORT or set ZK_CONNECT")
             }
             guard let bootstrap = connection.kafkaBootstrap else {
-                throw ValidationError("exporter needs the brokers: pass --bootstrap-server HOST:PORT or set KAFKA_BOOTSTRAP")
+                throw ValidationError(
+                    "exporter needs the brokers: pass --bootstrap-server HOST:PORT or set KAFKA_BOOTSTRAP")
             }
             collector = try LagCollector(
                 zooKeeper: connection.zooKeeperConfiguration(connect: zooKeeper),
                 kafka: KafkaConfiguration(
-                    bootstrapServers: bootstrap, properties: try KafkaConfiguration.properties(fromArguments: connection.properties)),
+                    bootstrapServers: bootstrap,
+                    properties: try KafkaConfiguration.properties(fromArguments: connection.properties)),
                 groups: group.isEmpty ? nil : group, timeout: connection.timeoutDuration,
                 logger: CommandLogging.logger("exporter"))
             do {

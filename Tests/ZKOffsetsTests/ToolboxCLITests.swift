@@ -79,7 +79,9 @@ func httpGet(_ url: String) async throws -> (status: Int, body: String) {
 func parseExposition(_ text: String) -> [String: Double] {
     var samples: [String: Double] = [:]
     for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-        guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+        guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
+            continue
+        }
         let series = line[..<space]
         guard let brace = series.firstIndex(of: "{") else {
             samples[String(series)] = value
@@ -92,7 +94,9 @@ func parseExposition(_ text: String) -> [String: Double] {
     return samples
 }
 
-@Suite("CLI: delete, copy, rename, prune, exporter", .serialized, .enabled(if: CLIBinary.url != nil, "zkoffsets is not built"))
+@Suite(
+    "CLI: delete, copy, rename, prune, exporter", .serialized,
+    .enabled(if: CLIBinary.url != nil, "zkoffsets is not built"))
 struct ToolboxCLITests {
     @Test func deleteDryRunRefusalForceAndJSON() async throws {
         try await withOperationsFixture(topics: []) { fx in

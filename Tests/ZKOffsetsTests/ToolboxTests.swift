@@ -23,6 +23,16 @@ extension OperationsFixture {
         return result
     }
 
+    /// The plan of removing the whole group.
+    func wholeGroupRemoval(_ group: String, force: Bool) async throws -> GroupRemovalPlan {
+        try await GroupRemovalPlan.read(inventory: inventory, group: group, scope: .wholeGroup, force: force)
+    }
+
+    /// Commits `offsets` the way a consumer does (one transaction).
+    func commit(_ group: String, _ offsets: [(TopicPartition, Int64)]) async throws {
+        try await ZooKeeperOffsetStore(client: client, group: group).commit(Dictionary(uniqueKeysWithValues: offsets))
+    }
+
     /// A persistent owner znode (as a stopped Kafka 0.8 consumer may leave behind).
     func putOwner(_ group: String, _ topic: String, _ partition: Int32, _ owner: String) async throws {
         try await client.ensurePath("/consumers/\(group)/owners/\(topic)")
@@ -43,7 +53,7 @@ struct ToolboxTests {
             try await fx.putOwner(g, "events", 0, "c1-0")
             try await fx.client.ensurePath("/consumers/\(g)/ids")
             let before = try await fx.tree(g)
-            let plan = try await GroupRemovalPlan.read(inventory: fx.inventory, group: g, scope: .wholeGroup, force: false)
+            let plan = try await fx.wholeGroupRemoval(g, force: false)
             #expect(try await fx.tree(g) == before)
             #expect(plan.offsets.count == 3)
             #expect(plan.nodes.count == before.count)
@@ -66,7 +76,7 @@ struct ToolboxTests {
             try await fx.addMember(g, "consumer-1")
             let before = try await fx.tree(g)
             let refusal = try await #require(throws: OperationRefusal.self) {
-                try await GroupRemovalPlan.read(inventory: fx.inventory, group: g, scope: .wholeGroup, force: false)
+                try await fx.wholeGroupRemoval(g, force: false)
             }
             #expect(refusal.message.contains("consumer-1"))
             await #expect(throws: OperationRefusal.self) {
@@ -74,7 +84,7 @@ struct ToolboxTests {
                     inventory: fx.inventory, group: g, scope: .topics([TopicSelection(topic: "events")]), force: false)
             }
             #expect(try await fx.tree(g) == before)
-            let forced = try await GroupRemovalPlan.read(inventory: fx.inventory, group: g, scope: .wholeGroup, force: true)
+            let forced = try await fx.wholeGroupRemoval(g, force: true)
             #expect(forced.members == ["consumer-1"])
             try await forced.apply(client: fx.client)
             #expect(try await fx.client.exists("/consumers/\(g)") == nil)
@@ -93,7 +103,8 @@ struct ToolboxTests {
             try await fx.putOwner(g, "views", 0, "c1-0")
             let plan = try await GroupRemovalPlan.read(
                 inventory: fx.inventory, group: g,
-                scope: .topics([TopicSelection(topic: "events"), try TopicSelection(parsing: "clicks:1")]), force: false)
+                scope: .topics([TopicSelection(topic: "events"), try TopicSelection(parsing: "clicks:1")]),
+                force: false)
             #expect(plan.offsets.keys.sorted().map(\.description) == ["clicks-1", "events-0", "events-1", "events-2"])
             try await plan.apply(client: fx.client)
             let left = try await fx.tree(g).keys.sorted()
@@ -116,14 +127,14 @@ struct ToolboxTests {
             let g = fx.group()
             try await fx.put(g, "events", 0, 40)
             try await fx.put(g, "events", 1, 41)
-            let plan = try await GroupRemovalPlan.read(inventory: fx.inventory, group: g, scope: .wholeGroup, force: false)
+            let plan = try await fx.wholeGroupRemoval(g, force: false)
             try await fx.put(g, "events", 1, 99)  // a commit after the plan was read
             let changed = try await fx.tree(g)
             let refusal = try await #require(throws: OperationRefusal.self) { try await plan.apply(client: fx.client) }
             #expect(refusal.message.contains("/consumers/\(g)/offsets/events/1"))
             #expect(try await fx.tree(g) == changed)
             // A member that registered since the plan fails it too.
-            let again = try await GroupRemovalPlan.read(inventory: fx.inventory, group: g, scope: .wholeGroup, force: false)
+            let again = try await fx.wholeGroupRemoval(g, force: false)
             try await fx.addMember(g, "late-1")
             let withMember = try await fx.tree(g)
             await #expect(throws: OperationRefusal.self) { try await again.apply(client: fx.client) }
@@ -135,8 +146,8 @@ struct ToolboxTests {
         try await withOperationsFixture(topics: []) { fx in
             let g = fx.group()
             let offsets = (0..<200).map { (TopicPartition(topic: "wide", partition: Int32($0)), Int64($0)) }
-            try await ZooKeeperOffsetStore(client: fx.client, group: g).commit(Dictionary(uniqueKeysWithValues: offsets))
-            let plan = try await GroupRemovalPlan.read(inventory: fx.inventory, group: g, scope: .wholeGroup, force: false)
+            try await fx.commit(g, offsets)
+            let plan = try await fx.wholeGroupRemoval(g, force: false)
             let transactions = try await plan.apply(client: fx.client, maxTransactionBytes: 2_000)
             #expect(transactions > 1)
             #expect(try await fx.client.exists("/consumers/\(g)") == nil)
@@ -211,7 +222,7 @@ struct ToolboxTests {
         try await withOperationsFixture(topics: []) { fx in
             let (source, destination) = (fx.group("bigsrc"), fx.group("bigdst"))
             let offsets = (0..<100).map { (TopicPartition(topic: "wide", partition: Int32($0)), Int64(1000 + $0)) }
-            try await ZooKeeperOffsetStore(client: fx.client, group: source).commit(Dictionary(uniqueKeysWithValues: offsets))
+            try await fx.commit(source, offsets)
             let expected = try await fx.offsetBytes(source)
             let plan = try await GroupCopyPlan.read(
                 inventory: fx.inventory, source: source, destination: destination, rename: true, force: false)

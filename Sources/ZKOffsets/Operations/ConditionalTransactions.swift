@@ -28,7 +28,8 @@ enum ConditionalTransactions {
                     "znode \(error.path ?? "?") changed since the plan was read (\(error.code)); nothing of this "
                         + "transaction was applied"
                         + (outcome.transactions > 0
-                            ? " (\(outcome.transactions) of \(chunks.count) transactions of \(what) were applied before it)"
+                            ? " (\(outcome.transactions) of \(chunks.count) transactions of \(what) were applied "
+                                + "before it)"
                             : "")
                         + ": read the plan again")
             }

@@ -175,7 +175,8 @@ public struct GroupCopyPlan: Sendable, Equatable {
                 JSONText.array(
                     offsets.map {
                         JSONText.object([
-                            ("topic", JSONText.string($0.partition.topic)), ("partition", String($0.partition.partition)),
+                            ("topic", JSONText.string($0.partition.topic)),
+                            ("partition", String($0.partition.partition)),
                             ("offset", JSONText.number($0.source.offset)),
                             ("replaces", $0.replaced.map { JSONText.number($0.offset) } ?? "null"),
                         ])

@@ -36,7 +36,9 @@ public struct GroupOffsetScan: Sendable, Equatable {
 
     /// Scans `groups` (every group under `/consumers` when nil). Named groups that do not exist are left out;
     /// group ids that are not valid are skipped.
-    public static func read(client: ZooKeeperClient, groups requested: [String]? = nil) async throws -> GroupOffsetScan {
+    public static func read(
+        client: ZooKeeperClient, groups requested: [String]? = nil
+    ) async throws -> GroupOffsetScan {
         let names: [String]
         if let requested {
             names = requested

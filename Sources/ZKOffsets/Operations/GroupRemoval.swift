@@ -63,7 +63,8 @@ public struct GroupRemovalPlan: Sendable, Equatable {
             for selection in selections {
                 guard stored.contains(selection.topic) else {
                     throw OffsetError(
-                        .invalidInput, "group '\(group)' has no offsets for topic '\(selection.topic)': nothing was removed")
+                        .invalidInput,
+                        "group '\(group)' has no offsets for topic '\(selection.topic)': nothing was removed")
                 }
                 guard let partitions = selection.partitions else {
                     roots += [layout.offsetsPath(topic: selection.topic), layout.ownersPath(topic: selection.topic)]
@@ -101,7 +102,9 @@ public struct GroupRemovalPlan: Sendable, Equatable {
     static func offsetPartition(_ path: String, layout: OffsetLayout) -> TopicPartition? {
         guard path.hasPrefix(layout.offsetsPath + "/") else { return nil }
         let parts = path.dropFirst(layout.offsetsPath.count + 1).split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, let number = Int32(parts[1]), number >= 0, String(number) == parts[1] else { return nil }
+        guard parts.count == 2, let number = Int32(parts[1]), number >= 0, String(number) == parts[1] else {
+            return nil
+        }
         return TopicPartition(topic: String(parts[0]), partition: number)
     }
 

@@ -137,7 +137,11 @@ public final class LagCollector: Sendable {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T?, any Error>) in
                 outcome.set(continuation)
                 let work = Task {
-                    do { outcome.resume(with: .success(try await body())) } catch { outcome.resume(with: .failure(error)) }
+                    do {
+                        outcome.resume(with: .success(try await body()))
+                    } catch {
+                        outcome.resume(with: .failure(error))
+                    }
                 }
                 Task {
                     try? await Task.sleep(for: timeout)

@@ -106,7 +106,8 @@ public struct LagSnapshot: Sendable, Equatable {
             var lagSums: [String: Int64] = [:]
             for (partition, node) in group.offsets.sorted(by: { $0.key < $1.key }) {
                 let labels = [
-                    ("consumergroup", group.group), ("topic", partition.topic), ("partition", String(partition.partition)),
+                    ("consumergroup", group.group), ("topic", partition.topic),
+                    ("partition", String(partition.partition)),
                 ]
                 add(Name.lastCommitAge, "Seconds since the offset znode was last written", labels,
                     max(0, takenAtMillis - node.stat.mtime) / 1000)

@@ -57,7 +57,8 @@ public struct PrunePlan: Sendable, Equatable {
         if let groups {
             let found = Set(scan.groups.map(\.group))
             for group in groups where !found.contains(group) {
-                throw OffsetError(.invalidInput, "unknown group '\(group)': \(OffsetLayout.consumersRoot)/\(group) does not exist")
+                throw OffsetError(
+                    .invalidInput, "unknown group '\(group)': \(OffsetLayout.consumersRoot)/\(group) does not exist")
             }
         }
         let cutoff = nowMillis - olderThanMillis
