@@ -75,6 +75,25 @@ func httpGet(_ url: String) async throws -> (status: Int, body: String) {
     return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
 }
 
+/// A TCP port on 127.0.0.1 that was free a moment ago (the system's choice for port 0).
+func freeLoopbackPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    try #require(fd >= 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+            bind(fd, raw, length) == 0 && getsockname(fd, raw, &length) == 0
+        }
+    }
+    try #require(bound)
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
 /// Prometheus text format -> `name{label="value",...}` with labels sorted by name -> value.
 func parseExposition(_ text: String) -> [String: Double] {
     var samples: [String: Double] = [:]
@@ -206,6 +225,34 @@ struct ToolboxCLITests {
                 parseExposition(try await httpGet(base + "/metrics").body)["kafka_consumergroup_lag" + p0] == 10
             }
             #expect(await exporter.stop() == 0)
+        }
+    }
+
+    @Test func printConsumerServesItsCommitMetrics() async throws {
+        let executable = try #require(TestEnvironment.executable("print-consumer"))
+        try await withOperationsFixture(topics: [("metered", 2, 10)]) { fx in
+            let g = fx.group()
+            let port = try freeLoopbackPort()
+            let consumer = try RunningConsumer(
+                executable: executable,
+                arguments: [
+                    "--zookeeper", OperationsFixture.zooKeeperConnect, "--bootstrap-server", fx.kafka.bootstrapServers,
+                    "--group", g, "--topic", "metered", "--exit-when-idle-ms", "3000",
+                    "--metrics-listen", "127.0.0.1:\(port)",
+                ])
+            var samples: [String: Double] = [:]
+            try await eventually("print-consumer to print the 30 messages and serve its commit metrics") {
+                guard consumer.output.count == 30,
+                    let response = try? await httpGet("http://127.0.0.1:\(port)/metrics"), response.status == 200
+                else { return false }
+                samples = parseExposition(response.body)
+                return (samples["zkoffsets_commits_total{group=\"\(g)\"}"] ?? 0) >= 1
+            }
+            // The start positions (2 partitions) and at least one commit of each partition's progress.
+            #expect((samples["zkoffsets_offsets_written_total{group=\"\(g)\"}"] ?? 0) >= 4)
+            #expect(samples["zkoffsets_commits_fenced_total{group=\"\(g)\"}"] == 0)
+            #expect(samples["zkoffsets_commit_duration_seconds_count{group=\"\(g)\"}"] != nil)
+            #expect(try await consumer.wait() == 0)
         }
     }
 
