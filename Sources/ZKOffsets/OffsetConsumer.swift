@@ -56,6 +56,7 @@ public final class OffsetConsumer: Sendable {
         var lastCommit = ContinuousClock.now
         var lastRefresh = ContinuousClock.now
         var lastAudit = ContinuousClock.now
+        var lastLag = ContinuousClock.now
         var closed = false
     }
 
@@ -186,13 +187,16 @@ public final class OffsetConsumer: Sendable {
     }
 
     private func fetch() async throws -> [KafkaMessage] {
-        let (commitDue, refreshDue) = state.withLock { state in
+        let (commitDue, refreshDue, lagDue) = state.withLock { state in
             let now = ContinuousClock.now
+            let lagDue = now - state.lastLag >= configuration.auditInterval
+            if lagDue { state.lastLag = now }
             return (
                 configuration.commitInterval.map { now - state.lastCommit >= $0 } ?? false,
-                now - state.lastRefresh >= configuration.metadataRefreshInterval
+                now - state.lastRefresh >= configuration.metadataRefreshInterval, lagDue
             )
         }
+        if lagDue { await recordLag() }
         if commitDue {
             do {
                 try await commit()
@@ -493,6 +497,7 @@ public final class OffsetConsumer: Sendable {
         }
         if !assigned.isEmpty { try await begin(assigned, client: client, store: store) }
         if !revoked.isEmpty || !assigned.isEmpty {
+            store.metrics.recordRebalance()
             let change = AssignmentChange(assigned: assigned, revoked: revoked, assignment: assignment)
             logger.info("rebalanced: \(change)")
             changes.yield(change)
@@ -505,6 +510,7 @@ public final class OffsetConsumer: Sendable {
         do {
             let starts = try await resolver.resolveAndRecord(partitions, store: store)
             try kafka.addPartitions(Dictionary(uniqueKeysWithValues: starts.map { ($0.partition, $0.offset) }))
+            for start in starts { Self.recordReset(start, metrics: store.metrics) }
             state.withLock { state in
                 for start in starts {
                     state.owned[start.partition] = Ownership(sessionID: client.sessionID, start: start.offset)
@@ -585,6 +591,7 @@ public final class OffsetConsumer: Sendable {
             policy: configuration.resetPolicy, resetAboveLogEnd: configuration.resetAboveLogEnd
         )[0]
         logger.warning("fetch position out of range: \(start)")
+        Self.recordReset(start, metrics: state.withLock { $0.store.metrics })
         state.withLock { state in
             state.fetched[partition] = start.offset
             if start.offset > (state.processed[partition] ?? -1) { state.processed[partition] = start.offset }
@@ -676,6 +683,27 @@ public final class OffsetConsumer: Sendable {
     }
 
     // MARK: Helpers
+
+    /// Counts a start that the reset policy placed, with the messages it skipped.
+    private static func recordReset(_ start: StartPosition, metrics: ConsumerMetrics) {
+        switch start.reason {
+        case .stored: return
+        case .noStoredOffset, .aboveLogEnd: metrics.recordReset(start.partition, skippedMessages: 0)
+        case .belowLogStart(_, let skipped, _): metrics.recordReset(start.partition, skippedMessages: skipped)
+        }
+    }
+
+    /// Publishes each owned partition's lag (log end minus fetch position) to the metrics; at the audit interval,
+    /// since it asks the brokers.
+    private func recordLag() async {
+        let (fetched, metrics) = state.withLock { ($0.fetched, $0.store.metrics) }
+        guard !fetched.isEmpty,
+            let watermarks = try? await admin.watermarks(for: Array(fetched.keys), timeout: configuration.kafkaTimeout)
+        else { return }
+        for (partition, position) in fetched {
+            if let high = watermarks[partition]?.high { metrics.recordLag(partition, lag: max(0, high - position)) }
+        }
+    }
 
     private static func byTopic(_ partitions: [TopicPartition]) -> [String: [Int32]] {
         Dictionary(grouping: partitions, by: \.topic).mapValues { $0.map(\.partition).sorted() }

@@ -16,6 +16,8 @@ public final class ZooKeeperOffsetStore: Sendable {
     public let maxTransactionBytes: Int
     /// How failed transactions are retried.
     public let retryPolicy: RetryPolicy
+    /// Where commits are counted and timed (`ConsumerMetrics`).
+    public let metrics: ConsumerMetrics
 
     private struct State {
         /// What we last read or wrote, per partition: the value (to skip unchanged) and the version.
@@ -27,14 +29,16 @@ public final class ZooKeeperOffsetStore: Sendable {
     private let state = Mutex(State())
 
     public init(
-        client: ZooKeeperClient, group: String, maxTransactionBytes: Int = 768 * 1024,
-        retryPolicy: RetryPolicy = .default, logger: Logger = Logger(label: "zkoffsets.store")
+        client: ZooKeeperClient, group: String, maxTransactionBytes: Int = TransactionBudget.defaultMaxBytes,
+        retryPolicy: RetryPolicy = .default, logger: Logger = Logger(label: "zkoffsets.store"),
+        metrics: ConsumerMetrics? = nil
     ) throws(OffsetError) {
         self.retryPolicy = retryPolicy
         self.layout = try OffsetLayout(group: group)
         self.client = client
         self.logger = logger
         self.maxTransactionBytes = maxTransactionBytes
+        self.metrics = metrics ?? ConsumerMetrics(group: group)
     }
 
     // MARK: Reading
@@ -134,6 +138,26 @@ public final class ZooKeeperOffsetStore: Sendable {
         _ offsets: [TopicPartition: Int64], extraOperations: [ZooKeeperOperation] = [],
         fencing: [TopicPartition: ZooKeeperOperation] = [:]
     ) async throws -> CommitSummary {
+        let start = ContinuousClock.now
+        do {
+            let summary = try await write(offsets, extraOperations: extraOperations, fencing: fencing)
+            if summary.transactions > 0 {
+                metrics.recordCommit(offsets: summary.written, duration: ContinuousClock.now - start)
+            }
+            return summary
+        } catch let error as OffsetError where error.code == .fenced {
+            metrics.recordFencedCommit()
+            throw error
+        } catch let error as OffsetError where error.code == .concurrentModification {
+            metrics.recordConflictingCommit()
+            throw error
+        }
+    }
+
+    private func write(
+        _ offsets: [TopicPartition: Int64], extraOperations: [ZooKeeperOperation],
+        fencing: [TopicPartition: ZooKeeperOperation]
+    ) async throws -> CommitSummary {
         for offset in offsets where offset.value < 0 {
             throw OffsetError(.invalidInput, "refusing to commit negative offset \(offset.value) for \(offset.key)")
         }
@@ -197,7 +221,7 @@ public final class ZooKeeperOffsetStore: Sendable {
     }
 
     private func chunk(_ writes: [Write], extraOperations: [ZooKeeperOperation]) throws -> [[Write]] {
-        let fixed = 64
+        let fixed = TransactionBudget.requestOverhead
         let extra = extraOperations.reduce(0) { $0 + $1.estimatedRequestSize }
         let total = writes.reduce(fixed + extra) { $0 + $1.estimatedRequestSize }
         if total <= maxTransactionBytes { return [writes] }
@@ -209,18 +233,7 @@ public final class ZooKeeperOffsetStore: Sendable {
                     + "it was not applied: commit smaller batches"
             )
         }
-        var chunks: [[Write]] = [[]]
-        var size = fixed
-        for write in writes {
-            let cost = write.estimatedRequestSize
-            if size + cost > maxTransactionBytes && !chunks[chunks.count - 1].isEmpty {
-                chunks.append([])
-                size = fixed
-            }
-            chunks[chunks.count - 1].append(write)
-            size += cost
-        }
-        return chunks
+        return TransactionBudget.chunks(writes, maxBytes: maxTransactionBytes) { $0.estimatedRequestSize }
     }
 
     /// Applies one transaction (`writes`, then `checks` fencing operations, then the application's), retrying

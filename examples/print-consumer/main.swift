@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import PrometheusEndpoint
 import ServiceLifecycle
 import ZKOffsets
 
@@ -40,6 +41,8 @@ struct PrintConsumer: AsyncParsableCommand {
         name: .customLong("assignment-strategy"),
         help: "How members of the group share partitions: range (Kafka's default) or roundrobin.")
     var assignmentStrategy: String = "range"
+    @Option(name: .customLong("metrics-listen"), help: "Serve the consumer's metrics at http://HOST:PORT/metrics.")
+    var metricsListen: String?
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -70,6 +73,8 @@ struct PrintConsumer: AsyncParsableCommand {
             assignmentStrategy: strategy
         )
         do {
+            // Before the consumer starts, so that its metrics are created in the served registry.
+            let metrics = try await MetricsEndpoint.servingMetricsSystem(listen: metricsListen)
             let consumer = try await OffsetConsumer.start(configuration, logger: logger)
             let service = ConsumerService(
                 consumer: consumer, stopWhenIdle: exitWhenIdleMs.map { .milliseconds($0) }, maxMessages: maxMessages
@@ -86,7 +91,8 @@ struct PrintConsumer: AsyncParsableCommand {
             }
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
-                    services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+                    services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)]
+                        + (metrics.map { [.init(service: $0)] } ?? []),
                     gracefulShutdownSignals: [.sigterm, .sigint],
                     logger: logger
                 )

@@ -9,6 +9,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import PrometheusEndpoint
 import ServiceLifecycle
 import Synchronization
 import ZKOffsets
@@ -53,6 +54,8 @@ struct WordCount: AsyncParsableCommand {
         name: .customLong("assignment-strategy"),
         help: "How members of the group share partitions: range (Kafka's default) or roundrobin.")
     var assignmentStrategy: String = "range"
+    @Option(name: .customLong("metrics-listen"), help: "Serve the consumer's metrics at http://HOST:PORT/metrics.")
+    var metricsListen: String?
 
     /// Messages per batch. Each batch is one transaction (offsets + one write per distinct word of the batch);
     /// 500 messages of ordinary text stay far below ZooKeeper's 1 MiB request limit.
@@ -88,6 +91,8 @@ struct WordCount: AsyncParsableCommand {
             maxBatchSize: Self.maxBatchSize, assignmentStrategy: strategy
         )
         do {
+            // Before the consumer starts, so that its metrics are created in the served registry.
+            let metrics = try await MetricsEndpoint.servingMetricsSystem(listen: metricsListen)
             let consumer = try await OffsetConsumer.start(configuration, logger: logger)
             let counts: WordCounts
             do {
@@ -104,7 +109,8 @@ struct WordCount: AsyncParsableCommand {
             }
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
-                    services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+                    services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)]
+                        + (metrics.map { [.init(service: $0)] } ?? []),
                     gracefulShutdownSignals: [.sigterm, .sigint],
                     logger: logger
                 )

@@ -130,7 +130,7 @@ public struct OffsetPlan: Sendable, Equatable {
     /// Writes the pending changes, one group at a time, in `multi` transactions below `maxTransactionBytes`;
     /// `progress(done, total)` is called after each transaction.
     public func apply(
-        client: ZooKeeperClient, maxTransactionBytes: Int = 768 * 1024,
+        client: ZooKeeperClient, maxTransactionBytes: Int = TransactionBudget.defaultMaxBytes,
         progress: @Sendable (Int, Int) -> Void = { _, _ in }
     ) async throws -> ApplySummary {
         let pending = self.pending
@@ -140,9 +140,7 @@ public struct OffsetPlan: Sendable, Equatable {
             for topic in Set(groupChanges.filter { $0.currentNode == nil }.map(\.partition.topic)).sorted() {
                 try await client.ensurePath(layout.offsetsPath(topic: topic))
             }
-            var chunks: [[ZooKeeperOperation]] = [[]]
-            var size = 64
-            for change in groupChanges.sorted(by: { $0.partition < $1.partition }) {
+            let operations = groupChanges.sorted(by: { $0.partition < $1.partition }).map { change in
                 let path = layout.offsetPath(change.partition)
                 let data = OffsetValue.encode(change.new)
                 let operation: ZooKeeperOperation =
@@ -151,14 +149,10 @@ public struct OffsetPlan: Sendable, Equatable {
                     } else {
                         .create(path, data: data)
                     }
-                if size + operation.estimatedRequestSize > maxTransactionBytes && !chunks[chunks.count - 1].isEmpty {
-                    chunks.append([])
-                    size = 64
-                }
-                chunks[chunks.count - 1].append(operation)
-                size += operation.estimatedRequestSize
+                return operation
             }
-            for chunk in chunks where !chunk.isEmpty {
+            let chunks = TransactionBudget.chunks(operations, maxBytes: maxTransactionBytes) { $0.estimatedRequestSize }
+            for chunk in chunks {
                 if let failure = await Self.multi(client, chunk) {
                     guard [.badVersion, .nodeExists, .noNode].contains(failure.code) else { throw failure }
                     throw OperationRefusal(
