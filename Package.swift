@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        // `swift package generate-documentation --target ZKOffsets` (or ZooKeeper); a plugin, not linked.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.0.0"),
         // 2.4.1: MetricNameDescriptor with required unit and help (the older initialisers are deprecated there).
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
