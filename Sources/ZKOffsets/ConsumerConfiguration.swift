@@ -29,6 +29,9 @@ public struct ConsumerConfiguration: Sendable {
     /// How long to wait for partitions still owned by another session (a crashed consumer's, until it
     /// expires); nil: the negotiated session timeout plus two seconds.
     public var ownershipPatience: Duration?
+    /// Where committed offsets are kept: ZooKeeper (the default), Kafka's group offsets, or both (see
+    /// `OffsetStorage` for Kafka 0.8.2's `offsets.storage` and `dual.commit.enabled` rules).
+    public var offsetStorage: OffsetStorage
 
     public init(
         group: String,
@@ -43,7 +46,8 @@ public struct ConsumerConfiguration: Sendable {
         pollTimeout: Duration = .milliseconds(100),
         kafkaTimeout: Duration = .seconds(10),
         joinsGroup: Bool = true,
-        ownershipPatience: Duration? = nil
+        ownershipPatience: Duration? = nil,
+        offsetStorage: OffsetStorage = .zookeeper
     ) {
         self.group = group
         self.topics = topics
@@ -58,5 +62,6 @@ public struct ConsumerConfiguration: Sendable {
         self.kafkaTimeout = kafkaTimeout
         self.joinsGroup = joinsGroup
         self.ownershipPatience = ownershipPatience
+        self.offsetStorage = offsetStorage
     }
 }
