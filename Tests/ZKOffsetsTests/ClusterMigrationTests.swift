@@ -166,7 +166,10 @@ import ZKOffsets
 /// kcat as a group consumer of the new cluster: the first offset it reads per partition shows the committed
 /// offsets through a client that is not ours.
 enum KcatGroupReader {
-    static func firstOffsets(bootstrap: String, group: String, topic: String) async throws -> [Int32: Int64] {
+    /// `reset`: kcat's `auto.offset.reset` for partitions without a committed offset (`error` by default).
+    static func firstOffsets(
+        bootstrap: String, group: String, topic: String, reset: String = "error"
+    ) async throws -> [Int32: Int64] {
         let kcat = try #require(["/usr/bin/kcat", "/usr/local/bin/kcat"].first {
             FileManager.default.isExecutableFile(atPath: $0)
         })
@@ -175,7 +178,7 @@ enum KcatGroupReader {
             // Bounded: `timeout` ends kcat if the group never reaches the end of every partition.
             process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
             process.arguments = [
-                "60", kcat, "-C", "-b", bootstrap, "-G", group, "-X", "auto.offset.reset=error",
+                "60", kcat, "-C", "-b", bootstrap, "-G", group, "-X", "auto.offset.reset=\(reset)",
                 "-X", "enable.auto.commit=false", "-f", "%p %o\\n", "-e", "-q", topic,
             ]
             let out = Pipe()
