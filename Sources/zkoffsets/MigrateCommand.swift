@@ -52,7 +52,8 @@ struct MigrateCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("to-property"),
-        help: ArgumentHelp("A librdkafka property for the new cluster (repeatable; -X is the old one's).",
+        help: ArgumentHelp(
+            "A librdkafka property for the new cluster (repeatable; -X is the old one's).",
             valueName: "key=value"))
     var toProperties: [String] = []
 
@@ -73,7 +74,8 @@ struct MigrateCommand: AsyncParsableCommand {
             }
             let target: OffsetStorage = toZookeeper == nil ? .kafka : .zookeeper
             guard to == nil || to == target else {
-                throw ValidationError("with --to-bootstrap-server the target is kafka, or zookeeper with --to-zookeeper")
+                throw ValidationError(
+                    "with --to-bootstrap-server the target is kafka, or zookeeper with --to-zookeeper")
             }
             do {
                 _ = try KafkaConfiguration.properties(fromArguments: toProperties)
@@ -142,7 +144,8 @@ struct MigrateCommand: AsyncParsableCommand {
                 bootstrapServers: oldBootstrap,
                 properties: try KafkaConfiguration.properties(fromArguments: connection.properties))
             let newKafka = KafkaConfiguration(
-                bootstrapServers: newBootstrap, properties: try KafkaConfiguration.properties(fromArguments: toProperties))
+                bootstrapServers: newBootstrap,
+                properties: try KafkaConfiguration.properties(fromArguments: toProperties))
             let newAdmin: KafkaAdminClient
             do {
                 newAdmin = try KafkaAdminClient(configuration: newKafka, logger: CommandLogging.logger("kafka-new"))
@@ -200,7 +203,9 @@ struct MigrateCommand: AsyncParsableCommand {
             return 0
         }
         let progress = ProgressLine(total: pending)
-        let summary = try await ClusterMigration.apply(plan, newAdmin: newAdmin, timeout: connection.timeoutDuration * 3) {
+        let summary = try await ClusterMigration.apply(
+            plan, newAdmin: newAdmin, timeout: connection.timeoutDuration * 3
+        ) {
             done, total in progress.update(done, total)
         }
         progress.finish()

@@ -22,7 +22,9 @@ import ZKOffsets
             let expected: [Int32: Int64] = [0: newLog.low, 1: filler + 20, 2: filler + 40, 3: filler + 17]
             #expect(byPartition.mapValues { $0.newOffset } == expected.mapValues { Optional($0) })
             #expect(byPartition[0]?.basis == .nothingConsumed)
-            #expect(byPartition[1]?.basis == .nextMessage && byPartition[1]?.timestampMillis == TwoClusterFixture.time(1, 21))
+            #expect(
+                byPartition[1]?.basis == .nextMessage
+                    && byPartition[1]?.timestampMillis == TwoClusterFixture.time(1, 21))
             #expect(byPartition[1]?.notes.contains { $0.hasPrefix("ambiguous") } == true)
             #expect(byPartition[2]?.basis == .lastConsumed && byPartition[2]?.referenceOffset == 39)
             #expect(byPartition[3]?.notes == [] && byPartition[3]?.method == .search)
@@ -40,7 +42,9 @@ import ZKOffsets
 
             // From the carried offsets a consumer of the new cluster sees every message the group had not consumed:
             // p0 everything the new cluster holds, p1 also the one consumed message sharing the boundary's time.
-            let unconsumed = { (p: Int32, from: Int) in (from..<TwoClusterFixture.shared).map { TwoClusterFixture.value(p, $0) } }
+            let unconsumed = { (p: Int32, from: Int) in
+                (from..<TwoClusterFixture.shared).map { TwoClusterFixture.value(p, $0) }
+            }
             let p0 = try await fx.newValues(0, from: expected[0]!)
             #expect(p0.filter { $0 != "filler" } == unconsumed(0, 0) && p0.count == Int(filler - newLog.low) + 40)
             #expect(try await fx.newValues(1, from: expected[1]!) == unconsumed(1, 20))
@@ -64,7 +68,8 @@ import ZKOffsets
                 // One target znode exists already with the right value, one with another.
                 let filler = Int64(TwoClusterFixture.filler)
                 try await targetClient.ensurePath("/consumers/\(fx.group)/offsets/orders")
-                try await targetClient.create("/consumers/\(fx.group)/offsets/orders/3", data: Array("\(filler + 17)".utf8))
+                try await targetClient.create(
+                    "/consumers/\(fx.group)/offsets/orders/3", data: Array("\(filler + 17)".utf8))
                 try await targetClient.create("/consumers/\(fx.group)/offsets/orders/2", data: Array("5".utf8))
                 let plan = try await fx.plan(.zookeeper(target))
                 #expect(plan.pending.map(\.partition.partition).sorted() == [0, 1, 2])
@@ -86,7 +91,9 @@ import ZKOffsets
                 let again = try await fx.plan(.zookeeper(target))
                 #expect(again.pending.count == 2 && stale.pending.isEmpty)
                 try await targetClient.setData("/consumers/\(fx.group)/offsets/orders/1", data: Array("2".utf8))
-                await #expect(throws: OperationRefusal.self) { try await ClusterMigration.apply(again, newAdmin: fx.newAdmin) }
+                await #expect(throws: OperationRefusal.self) {
+                    try await ClusterMigration.apply(again, newAdmin: fx.newAdmin)
+                }
             } catch {
                 await targetClient.close()
                 try? await fx.client.deleteRecursive(chroot)
@@ -103,9 +110,13 @@ import ZKOffsets
             let plan = try await fx.plan()
             #expect(plan.isRefused)
             #expect(plan.refusals.contains { $0.contains("4 partition(s) in the old cluster and 3 in the new") })
-            #expect(plan.translations.first { $0.partition.partition == 3 }?.refusal?.contains("missing in the new") == true)
+            #expect(
+                plan.translations.first { $0.partition.partition == 3 }?.refusal?.contains("missing in the new") == true
+            )
             #expect(plan.json.contains("\"refusals\":[\"topic orders has 4 partition(s)"))
-            await #expect(throws: OperationRefusal.self) { try await ClusterMigration.apply(plan, newAdmin: fx.newAdmin) }
+            await #expect(throws: OperationRefusal.self) {
+                try await ClusterMigration.apply(plan, newAdmin: fx.newAdmin)
+            }
             let partitions = (0..<3).map { fx.partition(Int32($0)) }
             #expect(try await fx.newAdmin.committedOffsets(group: fx.group, partitions: partitions).isEmpty)
 
@@ -142,8 +153,9 @@ import ZKOffsets
             let rows = try #require(object["partitions"] as? [[String: Any]])
             #expect(rows.count == 4)
             #expect(rows.first { $0["partition"] as? Int == 3 }?["newOffset"] as? Int == TwoClusterFixture.filler + 17)
-            #expect(rows.first { $0["partition"] as? Int == 3 }?["time"] as? String
-                == TimestampText.iso8601(millis: TwoClusterFixture.time(3, 17)))
+            #expect(
+                rows.first { $0["partition"] as? Int == 3 }?["time"] as? String
+                    == TimestampText.iso8601(millis: TwoClusterFixture.time(3, 17)))
 
             try await fx.client.ensurePath("/consumers/\(fx.group)/ids")
             try await fx.client.create("/consumers/\(fx.group)/ids/member-1", data: Array("{}".utf8), mode: .ephemeral)
@@ -158,7 +170,8 @@ import ZKOffsets
                 bootstrap: fx.new.bootstrapServers, group: fx.group, topic: TwoClusterFixture.topic)
             // A plain librdkafka group consumer (kcat) starts where the offsets were carried; p2 is at its end.
             let low = try await fx.newAdmin.watermarks(for: [fx.partition(0)])[fx.partition(0)]!.low
-            #expect(first == [0: low, 1: Int64(TwoClusterFixture.filler + 20), 3: Int64(TwoClusterFixture.filler + 17)])
+            #expect(
+                first == [0: low, 1: Int64(TwoClusterFixture.filler + 20), 3: Int64(TwoClusterFixture.filler + 17)])
         }
     }
 }
@@ -170,9 +183,10 @@ enum KcatGroupReader {
     static func firstOffsets(
         bootstrap: String, group: String, topic: String, reset: String = "error"
     ) async throws -> [Int32: Int64] {
-        let kcat = try #require(["/usr/bin/kcat", "/usr/local/bin/kcat"].first {
-            FileManager.default.isExecutableFile(atPath: $0)
-        })
+        let kcat = try #require(
+            ["/usr/bin/kcat", "/usr/local/bin/kcat"].first {
+                FileManager.default.isExecutableFile(atPath: $0)
+            })
         return try await Task.detached {
             let process = Process()
             // Bounded: `timeout` ends kcat if the group never reaches the end of every partition.

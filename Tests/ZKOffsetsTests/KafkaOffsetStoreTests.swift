@@ -47,7 +47,9 @@ import ZKOffsets
             let closedStore = try KafkaOffsetStore(group: group, admin: closed)
             let read = await #expect(throws: KafkaOffsetStoreError.self) { try await closedStore.read([partition]) }
             #expect(read?.operation == .read && read?.underlying.code == .closed && read?.partitions == [partition])
-            let commit = await #expect(throws: KafkaOffsetStoreError.self) { try await closedStore.commit([partition: 1]) }
+            let commit = await #expect(throws: KafkaOffsetStoreError.self) {
+                try await closedStore.commit([partition: 1])
+            }
             #expect(commit?.operation == .commit && commit?.group == group)
         }
     }
@@ -60,7 +62,8 @@ import ZKOffsets
         #expect(configuration.offsetStorage == .zookeeper)
         try await withOperationsFixture(topics: [("events", 1, 1)]) { fx in
             await #expect(throws: OffsetError.self) {
-                try await Migration.plan(inventory: fx.inventory, admin: fx.admin, groups: [fx.group()], from: .zookeeper, to: .dual)
+                try await Migration.plan(
+                    inventory: fx.inventory, admin: fx.admin, groups: [fx.group()], from: .zookeeper, to: .dual)
             }
         }
     }

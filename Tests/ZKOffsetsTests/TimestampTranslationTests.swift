@@ -29,7 +29,9 @@ import ZKOffsets
     func translate(
         _ committed: Int64, old: Log, new: Log, brokerAnswer: Int64? = nil
     ) async throws -> OffsetTranslation {
-        var result = try await OffsetTranslation.reference(partition: partition, committed: committed, old: old.watermarks) {
+        var result = try await OffsetTranslation.reference(
+            partition: partition, committed: committed, old: old.watermarks
+        ) {
             try old.sample($0)
         }
         try await result.locate(in: new.watermarks, brokerAnswer: brokerAnswer) { try new.sample($0) }
@@ -39,7 +41,9 @@ import ZKOffsets
     @Test func searchFindsTheFirstAcceptedOffsetInLogarithmicFetches() async throws {
         let times = (0..<1_000).map { Int64(1_000 + 10 * $0) }
         var fetches = 0
-        for (target, expected) in [(Int64(0), Int64(0)), (1_000, 0), (1_001, 1), (5_990, 499), (10_990, 999), (20_000, 1_000)] {
+        for (target, expected) in [
+            (Int64(0), Int64(0)), (1_000, 0), (1_001, 1), (5_990, 499), (10_990, 999), (20_000, 1_000),
+        ] {
             fetches = 0
             let outcome = try await TimestampSearch.first(.atOrAfter(target), low: 0, high: 1_000) { offset in
                 fetches += 1
@@ -70,11 +74,15 @@ import ZKOffsets
     }
 
     @Test func decreasingTimesAreDetectedAmongTheFetchedMessages() {
-        let samples = [TimelineSample(offset: 8, millis: 50), TimelineSample(offset: 2, millis: 10),
-                       TimelineSample(offset: 5, millis: 60)]
+        let samples = [
+            TimelineSample(offset: 8, millis: 50), TimelineSample(offset: 2, millis: 10),
+            TimelineSample(offset: 5, millis: 60),
+        ]
         let decrease = TimestampSearch.firstDecrease(samples)
         #expect(decrease?.earlier.offset == 5 && decrease?.later.offset == 8)
-        #expect(TimestampSearch.firstDecrease([TimelineSample(offset: 1, millis: 3), TimelineSample(offset: 2, millis: 3)]) == nil)
+        #expect(
+            TimestampSearch.firstDecrease([TimelineSample(offset: 1, millis: 3), TimelineSample(offset: 2, millis: 3)])
+                == nil)
     }
 
     @Test func timestampsPrintAsISO8601WithMilliseconds() {
@@ -116,7 +124,8 @@ import ZKOffsets
         let result = try await translate(3, old: oldEqual, new: newEqual)
         #expect(result.newOffset == 3)  // the first message of time 120: 2 consumed ones are delivered again
         #expect(result.notes.contains { $0.hasPrefix("ambiguous") })
-        let end = try await translate(3, old: Log(start: 0, [100, 130, 130]), new: Log(start: 0, [100, 130, 130, 130]))
+        let end = try await translate(
+            3, old: Log(start: 0, [100, 130, 130]), new: Log(start: 0, [100, 130, 130, 130]))
         #expect(end.newOffset == 4 && end.notes.contains { $0.hasPrefix("ambiguous") })
     }
 

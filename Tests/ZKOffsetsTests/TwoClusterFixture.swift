@@ -42,7 +42,8 @@ struct TwoClusterFixture {
         try await produce(to: old, partitions: oldPartitions, filler: 0, logger: logger)
         try await produce(to: new, partitions: newPartitions, filler: filler, logger: logger)
         let client = try await ZooKeeperClient.connect(
-            ZooKeeperConfiguration(connectString: TestEnvironment.zooKeeper, connectTimeout: .seconds(15)), logger: logger)
+            ZooKeeperConfiguration(connectString: TestEnvironment.zooKeeper, connectTimeout: .seconds(15)),
+            logger: logger)
         return TwoClusterFixture(
             old: old, new: new,
             oldAdmin: try KafkaAdminClient(configuration: configuration(old), logger: logger),
@@ -83,7 +84,8 @@ struct TwoClusterFixture {
     func commitOld(_ offsets: [Int32: Int64]) async throws {
         try await client.ensurePath("/consumers/\(group)/offsets/\(Self.topic)")
         for (partition, offset) in offsets {
-            try await client.create("/consumers/\(group)/offsets/\(Self.topic)/\(partition)", data: Array(String(offset).utf8))
+            try await client.create(
+                "/consumers/\(group)/offsets/\(Self.topic)/\(partition)", data: Array(String(offset).utf8))
         }
     }
 

@@ -42,7 +42,9 @@ public enum ClusterMigration {
             throw OperationRefusal((malformed + ["refusing to migrate group '\(group)'"]).joined(separator: "\n"))
         }
         guard !nodes.isEmpty else {
-            throw OffsetError(.invalidInput, "group '\(group)' has no offsets in ZooKeeper\(topics == nil ? "" : " for those topics")")
+            throw OffsetError(
+                .invalidInput, "group '\(group)' has no offsets in ZooKeeper\(topics == nil ? "" : " for those topics")"
+            )
         }
 
         async let oldTopicList = oldAdmin.topics(timeout: timeout)
@@ -85,7 +87,8 @@ public enum ClusterMigration {
             } else {
                 let sides = [inOld ? nil : "old", inNew ? nil : "new"].compactMap { $0 }.joined(separator: " and ")
                 translations[partition] = OffsetTranslation(
-                    partition: partition, oldOffset: offset, refusal: "the partition is missing in the \(sides) cluster")
+                    partition: partition, oldOffset: offset, refusal: "the partition is missing in the \(sides) cluster"
+                )
             }
         }
         let carried = carriable.sorted()
@@ -119,7 +122,8 @@ public enum ClusterMigration {
             do {
                 answers = try await newAdmin.offsets(forTimestamps: bounds, timeout: timeout)
             } catch let error as KafkaError {
-                warnings.append("the new cluster's offsets-for-times failed (\(error.message)): searched every partition")
+                warnings.append(
+                    "the new cluster's offsets-for-times failed (\(error.message)): searched every partition")
             }
             for partition in carried where translations[partition]?.refusal == nil {
                 do {
@@ -156,7 +160,9 @@ public enum ClusterMigration {
             plan.zooKeeperCurrent = try await targetInventory.offsets(group: group, partitions: carried)
             try OffsetPlan(
                 changes: plan.pending.map {
-                    OffsetChange(group: group, partition: $0.partition, currentNode: plan.zooKeeperCurrent[$0.partition], new: $0.offset)
+                    OffsetChange(
+                        group: group, partition: $0.partition, currentNode: plan.zooKeeperCurrent[$0.partition],
+                        new: $0.offset)
                 }
             ).refuseMalformed()
         }
@@ -198,7 +204,8 @@ public enum ClusterMigration {
                     group: plan.group, partition: $0.partition, currentNode: plan.zooKeeperCurrent[$0.partition],
                     new: $0.offset)
             }
-            var summary = try await OffsetPlan(changes: changes).apply(client: targetInventory.client, progress: progress)
+            var summary = try await OffsetPlan(changes: changes).apply(
+                client: targetInventory.client, progress: progress)
             summary.unchanged = plan.translations.count - pending.count
             return summary
         }

@@ -18,7 +18,9 @@ public enum ClusterMigrationTarget: Sendable {
 /// `OffsetTranslation` per partition, what the target holds now, and every reason to refuse.
 public struct ClusterMigrationPlan: Sendable {
     /// The text table's columns.
-    public static let columns = ["TOPIC", "PARTITION", "OLD-OFFSET", "TIMESTAMP", "BASIS", "NEW-OFFSET", "CURRENT", "NOTES"]
+    public static let columns = [
+        "TOPIC", "PARTITION", "OLD-OFFSET", "TIMESTAMP", "BASIS", "NEW-OFFSET", "CURRENT", "NOTES",
+    ]
 
     /// The group id, the same on both clusters.
     public var group: String
@@ -51,7 +53,8 @@ public struct ClusterMigrationPlan: Sendable {
 
     /// Every reason not to write: whole-plan refusals, then each refused partition's.
     public var allRefusals: [String] {
-        refusals + translations.compactMap { translation in translation.refusal.map { "\(translation.partition): \($0)" } }
+        refusals
+            + translations.compactMap { translation in translation.refusal.map { "\(translation.partition): \($0)" } }
     }
 
     /// True when nothing may be written.
@@ -92,7 +95,8 @@ public struct ClusterMigrationPlan: Sendable {
                     } ?? "-",
                     translation.newOffset.map { String($0) } ?? "-",
                     current(translation.partition).map { String($0) } ?? "-",
-                    ((translation.refusal.map { ["REFUSED: " + $0] } ?? []) + translation.notes).joined(separator: "; "),
+                    ((translation.refusal.map { ["REFUSED: " + $0] } ?? []) + translation.notes).joined(
+                        separator: "; "),
                 ]
             })
     }
@@ -112,7 +116,8 @@ public struct ClusterMigrationPlan: Sendable {
                             ("timestamp", JSONText.number(translation.timestampMillis)),
                             (
                                 "time",
-                                JSONText.optionalString(translation.timestampMillis.map { TimestampText.iso8601(millis: $0) })
+                                JSONText.optionalString(
+                                    translation.timestampMillis.map { TimestampText.iso8601(millis: $0) })
                             ),
                             ("basis", JSONText.optionalString(translation.basis?.rawValue)),
                             ("referenceOffset", JSONText.number(translation.referenceOffset)),

@@ -76,7 +76,8 @@ public enum Migration {
             throw OffsetError(.invalidInput, "--from and --to are both \(from.rawValue): nothing to migrate")
         }
         guard from != .dual && to != .dual else {
-            throw OffsetError(.invalidInput, "dual is a consumer setting, not a store: migrate between zookeeper and kafka")
+            throw OffsetError(
+                .invalidInput, "dual is a consumer setting, not a store: migrate between zookeeper and kafka")
         }
         for group in groups { try OffsetLayout.validateGroup(group) }
         for topic in topics ?? [] { try OffsetLayout.validateTopic(topic) }
@@ -153,7 +154,8 @@ public enum Migration {
     ) async throws -> ApplySummary {
         switch plan.to {
         case .dual:
-            throw OffsetError(.invalidInput, "dual is a consumer setting, not a store: migrate between zookeeper and kafka")
+            throw OffsetError(
+                .invalidInput, "dual is a consumer setting, not a store: migrate between zookeeper and kafka")
         case .zookeeper:
             return try await plan.zooKeeperPlan.apply(client: inventory.client, progress: progress)
         case .kafka:

@@ -192,7 +192,8 @@ public struct OffsetTranslation: Sendable, Equatable {
                 found = answer
                 method = .offsetsForTimes
             } else {
-                notes.append("the new cluster's offsets-for-times answer \(answer) disagrees with its messages: searched")
+                notes.append(
+                    "the new cluster's offsets-for-times answer \(answer) disagrees with its messages: searched")
             }
         } else if let last = try await sampleInLog(new.high - 1), !bound.accepts(last.millis) {
             found = new.high
@@ -211,8 +212,8 @@ public struct OffsetTranslation: Sendable, Equatable {
             } else if let first = try await sampleInLog(offset), first.millis != timestampMillis {
                 if offset == new.low {
                     notes.append(
-                        "the new log starts after this time (first message \(TimestampText.iso8601(millis: first.millis))"
-                            + "): messages between are not in the new cluster")
+                        "the new log starts after this time (first message "
+                            + "\(TimestampText.iso8601(millis: first.millis))): messages between are not in the new cluster")
                 } else {
                     notes.append(
                         "no message of the new cluster has exactly this time; the next one is at "
