@@ -224,8 +224,8 @@ public enum ClusterMigration {
             }
             return nil
         } catch let error as KafkaError where error.code == .unsupportedFeature {
-            return "the \(side) cluster's brokers cannot list the members of group '\(group)' (\(error.message)); "
-                + "they refuse offset commits while it has active members"
+            return "the \(side) cluster's brokers cannot list group members (\(error.code)); they refuse offset "
+                + "commits while group '\(group)' has active members there"
         }
     }
 }
