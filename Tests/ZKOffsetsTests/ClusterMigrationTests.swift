@@ -56,6 +56,35 @@ import ZKOffsets
         }
     }
 
+    @Test func concurrentSearchesShareFetchRounds() async throws {
+        try await withTwoClusters { fx in
+            let reader = try MessageTimestampReader(
+                configuration: TwoClusterFixture.configuration(fx.new), logger: fx.logger)
+            let partitions = (0..<4).map { fx.partition(Int32($0)) }
+            let marks = try await fx.newAdmin.watermarks(for: partitions)
+            await reader.expectSearchers(partitions.count)
+            let found = try await withThrowingTaskGroup(of: (Int32, Int64).self) { group in
+                for partition in partitions {
+                    group.addTask {
+                        let target = TwoClusterFixture.time(partition.partition, 17)
+                        let outcome = try await TimestampSearch.first(
+                            .atOrAfter(target), low: marks[partition]!.low, high: marks[partition]!.high
+                        ) { try await reader.sample(partition, atOrAfter: $0) }
+                        await reader.leave()
+                        return (partition.partition, outcome.offset)
+                    }
+                }
+                return try await group.reduce(into: [Int32: Int64]()) { $0[$1.0] = $1.1 }
+            }
+            let (fetches, rounds) = (await reader.fetches, await reader.rounds)
+            await reader.close()
+            let expected = Int64(TwoClusterFixture.filler + 17)
+            #expect(found == [0: expected, 1: expected, 2: expected, 3: expected])
+            // Each partition needs about log2(47) fetches; together they take that many rounds, not 4 times it.
+            #expect(rounds <= 7 && fetches >= 3 * rounds, "fetches \(fetches), rounds \(rounds)")
+        }
+    }
+
     @Test func aZooKeeperTargetGetsConditionalWritesAndADryRunWritesNothing() async throws {
         try await withTwoClusters { fx in
             try await fx.commitOld(Self.oldOffsets)

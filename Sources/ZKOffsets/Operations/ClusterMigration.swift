@@ -106,15 +106,21 @@ public enum ClusterMigration {
             throw error
         }
         do {
-            for partition in carried {
-                let offset = nodes[partition]?.offset ?? 0
-                do {
-                    translations[partition] = try await OffsetTranslation.reference(
-                        partition: partition, committed: offset, old: oldWatermarks[partition]!
-                    ) { try await oldReader.sample(partition, atOrAfter: $0) }
-                } catch let missing as MissingTimestamp {
+            // Every partition searches at once; each reader batches their fetches into rounds.
+            let references = try await searchAll(carried, reader: oldReader) { partition in
+                let committed: Int64 = nodes[partition]?.offset ?? 0
+                let old: Watermarks = oldWatermarks[partition]!
+                return try await OffsetTranslation.reference(partition: partition, committed: committed, old: old) {
+                    try await oldReader.sample(partition, atOrAfter: $0)
+                }
+            }
+            for (partition, result) in references {
+                switch result {
+                case .success(let translation):
+                    translations[partition] = translation
+                case .failure(let missing):
                     translations[partition] = OffsetTranslation(
-                        partition: partition, oldOffset: offset, refusal: "old cluster: \(missing)")
+                        partition: partition, oldOffset: nodes[partition]?.offset ?? 0, refusal: "old cluster: \(missing)")
                 }
             }
             let bounds = translations.compactMapValues { $0.bound?.earliestAccepted }
@@ -122,25 +128,37 @@ public enum ClusterMigration {
             do {
                 answers = try await newAdmin.offsets(forTimestamps: bounds, timeout: timeout)
             } catch let error as KafkaError {
-                warnings.append(
-                    "the new cluster's offsets-for-times failed (\(error.message)): searched every partition")
+                warnings.append("the new cluster's offsets-for-times failed (\(error.message)): searched every partition")
             }
-            for partition in carried where translations[partition]?.refusal == nil {
-                do {
-                    try await translations[partition]!.locate(
-                        in: newWatermarks[partition]!, brokerAnswer: answers[partition]
-                    ) { try await newReader.sample(partition, atOrAfter: $0) }
-                } catch let missing as MissingTimestamp {
-                    translations[partition]!.refusal = "new cluster: \(missing)"
-                    translations[partition]!.newOffset = nil
+            let searching = carried.filter { translations[$0]?.refusal == nil }
+            let started = translations
+            let brokerAnswers = answers
+            let located = try await searchAll(searching, reader: newReader) { partition in
+                var translation: OffsetTranslation = started[partition]!
+                let new: Watermarks = newWatermarks[partition]!
+                try await translation.locate(in: new, brokerAnswer: brokerAnswers[partition]) {
+                    try await newReader.sample(partition, atOrAfter: $0)
+                }
+                return translation
+            }
+            for (partition, result) in located {
+                switch result {
+                case .success(let translation):
+                    translations[partition] = translation
+                case .failure(let missing):
+                    translations[partition]?.refusal = "new cluster: \(missing)"
+                    translations[partition]?.newOffset = nil
                 }
             }
-            let fetched = (await oldReader.fetches, await newReader.fetches)
+            let oldFetches = await oldReader.fetches
+            let oldRounds = await oldReader.rounds
+            let newFetches = await newReader.fetches
+            let newRounds = await newReader.rounds
             logger.info(
                 "translated offsets by message time",
                 metadata: [
-                    "group": "\(group)", "partitions": "\(carried.count)", "fetches.old": "\(fetched.0)",
-                    "fetches.new": "\(fetched.1)",
+                    "group": "\(group)", "partitions": "\(carried.count)", "fetches.old": "\(oldFetches)",
+                    "rounds.old": "\(oldRounds)", "fetches.new": "\(newFetches)", "rounds.new": "\(newRounds)",
                 ])
         } catch {
             await oldReader.close()
@@ -208,6 +226,58 @@ public enum ClusterMigration {
                 client: targetInventory.client, progress: progress)
             summary.unchanged = plan.translations.count - pending.count
             return summary
+        }
+    }
+
+    /// Runs `body` for every partition concurrently, as announced searchers of `reader`. A partition whose
+    /// messages carry no timestamp is a `.failure`; any other error is thrown once every search ended.
+    private static func searchAll(
+        _ partitions: [TopicPartition], reader: MessageTimestampReader,
+        _ body: @escaping @Sendable (TopicPartition) async throws -> OffsetTranslation
+    ) async throws -> [TopicPartition: Result<OffsetTranslation, MissingTimestamp>] {
+        await reader.expectSearchers(partitions.count)
+        return try await withThrowingTaskGroup(of: SearchOutcome.self) { group in
+            for partition in partitions {
+                group.addTask {
+                    let outcome: SearchOutcome
+                    do {
+                        outcome = SearchOutcome(partition: partition, translation: try await body(partition))
+                    } catch {
+                        outcome = SearchOutcome(partition: partition, error: error)
+                    }
+                    await reader.leave()
+                    return outcome
+                }
+            }
+            var results: [TopicPartition: Result<OffsetTranslation, MissingTimestamp>] = [:]
+            var firstError: (any Error)?
+            for try await outcome in group {
+                if let translation = outcome.translation {
+                    results[outcome.partition] = .success(translation)
+                } else if let missing = outcome.error as? MissingTimestamp {
+                    results[outcome.partition] = .failure(missing)
+                } else if firstError == nil {
+                    firstError = outcome.error
+                }
+            }
+            if let firstError { throw firstError }
+            return results
+        }
+    }
+
+    private struct SearchOutcome: Sendable {
+        var partition: TopicPartition
+        var translation: OffsetTranslation?
+        var error: (any Error)?
+
+        init(partition: TopicPartition, translation: OffsetTranslation) {
+            self.partition = partition
+            self.translation = translation
+        }
+
+        init(partition: TopicPartition, error: any Error) {
+            self.partition = partition
+            self.error = error
         }
     }
 

@@ -1,10 +1,14 @@
 import Logging
 
-/// Reads the timestamps of single messages of one cluster: assigns a manual (groupless) consumer to the offset,
-/// takes the first message at or after it, and remembers what it saw.
+/// Reads the timestamps of single messages of one cluster with a manual (groupless) consumer, many partitions per
+/// fetch round, and remembers what it saw.
 ///
-/// Meant for searches that fetch a few messages per partition (`TimestampSearch`): each fetch is one assign and
-/// one fetch round trip; the consumer prefetches little. Nothing is committed or stored anywhere. Call `close()`.
+/// Meant for searches that fetch a few messages per partition (`TimestampSearch`). A round assigns every
+/// partition asked about at its offset and takes the first message at or after it from each. Callers that search
+/// many partitions at once announce themselves (`expectSearchers`) and `leave()` when done: a round then starts
+/// only once every announced searcher waits for a message, so n partitions searched together cost O(log n)
+/// rounds, not O(n log n) fetches one after another. Without announced searchers each request is a round of its
+/// own. Nothing is committed or stored anywhere. Call `close()`.
 public actor MessageTimestampReader {
     /// Properties that keep a single-message fetch cheap; the user's `-X` properties come after them.
     ///
@@ -16,18 +20,41 @@ public actor MessageTimestampReader {
         "fetch.wait.max.ms": "50",
     ]
 
+    private struct Request {
+        let partition: TopicPartition
+        let offset: Int64
+        let continuation: CheckedContinuation<TimelineSample, any Error>
+    }
+
     private let consumer: KafkaPartitionConsumer
     private let timeout: Duration
     private var seen: [TopicPartition: [Int64: TimelineSample]] = [:]
+    private var waiting: [Request] = []
+    private var searchers = 0
+    private var fetching = false
     /// Messages fetched so far (cache hits not counted).
     public private(set) var fetches = 0
+    /// Fetch rounds so far: one assign of every partition asked about, and their first messages.
+    public private(set) var rounds = 0
 
-    /// A reader of the cluster `configuration` points at; each fetch fails after `timeout`.
+    /// A reader of the cluster `configuration` points at; a round fails its partitions after `timeout`.
     public init(configuration: KafkaConfiguration, timeout: Duration = .seconds(10), logger: Logger) throws {
         var tuned = configuration
         tuned.properties = Self.fetchProperties.merging(configuration.properties) { _, user in user }
         consumer = try KafkaPartitionConsumer(configuration: tuned, logger: logger)
         self.timeout = timeout
+    }
+
+    /// Announces `count` more concurrent searchers: fetch rounds wait until each of them waits for a message or
+    /// has called `leave()`.
+    public func expectSearchers(_ count: Int) {
+        searchers += count
+    }
+
+    /// One announced searcher is done and will ask for nothing more.
+    public func leave() {
+        searchers = max(0, searchers - 1)
+        startRoundIfReady()
     }
 
     /// The first message of `partition` at or after `offset` (an offset inside the log: below the log end and
@@ -37,25 +64,10 @@ public actor MessageTimestampReader {
     /// `KafkaError(.timedOut)` naming the partition when nothing arrives within the timeout.
     public func sample(_ partition: TopicPartition, atOrAfter offset: Int64) async throws -> TimelineSample {
         if let known = seen[partition]?[offset] { return known }
-        try consumer.assign([partition: offset])
-        fetches += 1
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            // A message of an earlier assignment may still arrive: only the partition, at or after the offset.
-            for message in try await consumer.nextBatch(maxMessages: 64, timeout: .milliseconds(200))
-            where message.topicPartition == partition && message.offset >= offset {
-                guard let millis = message.timestampMillis, millis >= 0 else {
-                    throw MissingTimestamp(partition: partition, offset: message.offset)
-                }
-                let found = TimelineSample(offset: message.offset, millis: millis)
-                seen[partition, default: [:]][offset] = found
-                seen[partition, default: [:]][found.offset] = found
-                return found
-            }
+        return try await withCheckedThrowingContinuation { continuation in
+            waiting.append(Request(partition: partition, offset: offset, continuation: continuation))
+            startRoundIfReady()
         }
-        throw KafkaError(
-            code: .timedOut, message: "no message of \(partition) at or after offset \(offset) within \(timeout)",
-            topic: partition.topic, partition: partition.partition)
     }
 
     /// Every message of `partition` fetched so far, in offset order.
@@ -67,5 +79,67 @@ public actor MessageTimestampReader {
     /// Releases the consumer.
     public func close() async {
         await consumer.close()
+    }
+
+    private func startRoundIfReady() {
+        guard !fetching, !waiting.isEmpty, waiting.count >= searchers else { return }
+        // One offset per partition and round: a second request for a partition waits for the next round.
+        var round: [TopicPartition: Request] = [:]
+        var later: [Request] = []
+        for request in waiting {
+            if round[request.partition] == nil { round[request.partition] = request } else { later.append(request) }
+        }
+        waiting = later
+        fetching = true
+        Task { await self.fetch(round) }
+    }
+
+    private func fetch(_ round: [TopicPartition: Request]) async {
+        rounds += 1
+        fetches += round.count
+        var open = round
+        do {
+            try consumer.assign(round.mapValues(\.offset))
+            let deadline = ContinuousClock.now + timeout
+            while !open.isEmpty, ContinuousClock.now < deadline {
+                let batch: [KafkaMessage]
+                do {
+                    batch = try await consumer.nextBatch(maxMessages: 10_000, timeout: .milliseconds(200))
+                } catch let error as KafkaError {
+                    // A partition's own failure (out of range, ...) fails its request only; one of a partition no
+                    // longer asked about is left over from an earlier round.
+                    guard let partition = error.topicPartition else { throw error }
+                    open.removeValue(forKey: partition)?.continuation.resume(throwing: error)
+                    continue
+                }
+                // Messages of an earlier round's assignment are dropped by librdkafka (fetch versions); only the
+                // first message at or after the offset asked for counts.
+                for message in batch {
+                    guard let request = open[message.topicPartition], message.offset >= request.offset else { continue }
+                    open[message.topicPartition] = nil
+                    guard let millis = message.timestampMillis, millis >= 0 else {
+                        request.continuation.resume(
+                            throwing: MissingTimestamp(partition: request.partition, offset: message.offset))
+                        continue
+                    }
+                    let found = TimelineSample(offset: message.offset, millis: millis)
+                    seen[request.partition, default: [:]][request.offset] = found
+                    seen[request.partition, default: [:]][found.offset] = found
+                    request.continuation.resume(returning: found)
+                }
+            }
+            for request in open.values {
+                request.continuation.resume(
+                    throwing: KafkaError(
+                        code: .timedOut,
+                        message: "no message of \(request.partition) at or after offset \(request.offset) "
+                            + "within \(timeout)",
+                        topic: request.partition.topic, partition: request.partition.partition))
+            }
+        } catch {
+            for request in open.values { request.continuation.resume(throwing: error) }
+        }
+        fetching = false
+        startRoundIfReady()
     }
 }
