@@ -120,7 +120,8 @@ public enum ClusterMigration {
                     translations[partition] = translation
                 case .failure(let missing):
                     translations[partition] = OffsetTranslation(
-                        partition: partition, oldOffset: nodes[partition]?.offset ?? 0, refusal: "old cluster: \(missing)")
+                        partition: partition, oldOffset: nodes[partition]?.offset ?? 0,
+                        refusal: "old cluster: \(missing)")
                 }
             }
             let bounds = translations.compactMapValues { $0.bound?.earliestAccepted }
@@ -128,7 +129,8 @@ public enum ClusterMigration {
             do {
                 answers = try await newAdmin.offsets(forTimestamps: bounds, timeout: timeout)
             } catch let error as KafkaError {
-                warnings.append("the new cluster's offsets-for-times failed (\(error.message)): searched every partition")
+                warnings.append(
+                    "the new cluster's offsets-for-times failed (\(error.message)): searched every partition")
             }
             let searching = carried.filter { translations[$0]?.refusal == nil }
             let started = translations
