@@ -161,6 +161,21 @@ import ZKOffsets
         }
     }
 
+    @Test func usageErrorsExitTwoBeforeConnecting() async throws {
+        try #require(CLIBinary.url != nil, "build the zkoffsets binary first")
+        let base = ["migrate", "--bootstrap-server", "127.0.0.1:1", "--zookeeper", "127.0.0.1:1"]
+        for (arguments, message) in [
+            (["--group", "g", "--to-bootstrap-server", "127.0.0.1:2", "--from", "kafka"], "--from zookeeper"),
+            (["--group", "g", "--group", "h", "--to-bootstrap-server", "127.0.0.1:2"], "exactly one --group"),
+            (["--group", "g", "--to-zookeeper", "127.0.0.1:3"], "need --to-bootstrap-server"),
+            (["--group", "g", "--from", "zookeeper", "--to", "dual"], "dual is a consumer setting"),
+            (["--group", "g", "--to-bootstrap-server", "127.0.0.1:2", "--to-property", "nonsense"], "key=value"),
+        ] {
+            let run = try await CLIBinary.run(base + arguments)
+            #expect(run.status == 2 && run.stderr.contains(message), "\(arguments): \(run.stderr)")
+        }
+    }
+
     @Test func theCommandPrintsTheReportDryRunsByDefaultAndRefusesLiveMembers() async throws {
         try #require(CLIBinary.url != nil, "build the zkoffsets binary first")
         try await withTwoClusters { fx in
