@@ -3,8 +3,9 @@
 ///
 /// Commits are OffsetCommit requests with generation -1 and no member id, as Kafka's "simple" consumers send
 /// them; brokers (and librdkafka's mock cluster) accept those for a group with no broker-side members, and
-/// refuse them while the group has active broker-side members. Values are "next offset to consume", the same
-/// meaning as the ZooKeeper znodes, so nothing is shifted.
+/// refuse them while the group has active broker-side members (librdkafka 2.0.2's mock kept answering
+/// "Unknown member" after a kcat group consumer of the same id had exited). Values are "next offset to consume",
+/// the same meaning as the ZooKeeper znodes, so nothing is shifted.
 ///
 /// Every failure is thrown as `KafkaOffsetStoreError` naming the group and partitions; nothing is retried or
 /// swallowed here (the caller owns the retry policy). The admin client is borrowed: the caller closes it.
