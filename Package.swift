@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "zkoffsets", targets: ["zkoffsets"]),
         .executable(name: "print-consumer", targets: ["print-consumer"]),
         .executable(name: "word-count", targets: ["word-count"]),
+        .executable(name: "mirror", targets: ["mirror"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -103,6 +104,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "examples/word-count"
+        ),
+        .executableTarget(
+            name: "mirror",
+            dependencies: [
+                "ZKOffsets",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "examples/mirror"
         ),
         .executableTarget(
             name: "zkoffsets-bench",

@@ -33,6 +33,9 @@ public struct ConsumerConfiguration: Sendable {
     /// How often a member checks the group even without a watch event (an owner that never went away, an event
     /// lost with a connection): the audit that catches orphans.
     public var auditInterval: Duration
+    /// Where committed offsets are kept: ZooKeeper (the default), Kafka's group offsets, or both (see
+    /// `OffsetStorage` for Kafka 0.8.2's `offsets.storage` and `dual.commit.enabled` rules).
+    public var offsetStorage: OffsetStorage
 
     public init(
         group: String,
@@ -48,7 +51,8 @@ public struct ConsumerConfiguration: Sendable {
         kafkaTimeout: Duration = .seconds(10),
         joinsGroup: Bool = true,
         assignmentStrategy: AssignmentStrategy = .range,
-        auditInterval: Duration = .seconds(10)
+        auditInterval: Duration = .seconds(10),
+        offsetStorage: OffsetStorage = .zookeeper
     ) {
         self.group = group
         self.topics = topics
@@ -64,5 +68,6 @@ public struct ConsumerConfiguration: Sendable {
         self.joinsGroup = joinsGroup
         self.assignmentStrategy = assignmentStrategy
         self.auditInterval = auditInterval
+        self.offsetStorage = offsetStorage
     }
 }

@@ -1,11 +1,3 @@
-/// Where a group's offsets are kept.
-public enum OffsetStorage: String, Sendable, CaseIterable, Codable {
-    /// `/consumers/<group>/offsets/...` in ZooKeeper (Kafka 0.8's layout).
-    case zookeeper
-    /// The brokers' group offsets (`__consumer_offsets`), through OffsetCommit/OffsetFetch.
-    case kafka
-}
-
 /// A plan to copy offsets between ZooKeeper and the brokers, meaning intact: both sides store the next offset to
 /// consume, so values are copied as they are (no -1 shift).
 public struct MigrationPlan: Sendable, Equatable {
@@ -27,7 +19,7 @@ public struct MigrationPlan: Sendable, Equatable {
     public var pending: [OffsetChange] {
         changes.filter { change in
             switch to {
-            case .zookeeper: !change.isUnchanged
+            case .zookeeper, .dual: !change.isUnchanged
             case .kafka: kafkaCurrent[change.group]?[change.partition] != change.new
             }
         }
@@ -39,7 +31,7 @@ public struct MigrationPlan: Sendable, Equatable {
             rows: changes.map { change in
                 let current: String =
                     switch to {
-                    case .zookeeper: change.currentText
+                    case .zookeeper, .dual: change.currentText
                     case .kafka: kafkaCurrent[change.group]?[change.partition].map { String($0) } ?? "-"
                     }
                 return [change.group, change.partition.topic, String(change.partition.partition), current, String(change.new)]
@@ -83,6 +75,10 @@ public enum Migration {
         guard from != to else {
             throw OffsetError(.invalidInput, "--from and --to are both \(from.rawValue): nothing to migrate")
         }
+        guard from != .dual && to != .dual else {
+            throw OffsetError(
+                .invalidInput, "dual is a consumer setting, not a store: migrate between zookeeper and kafka")
+        }
         for group in groups { try OffsetLayout.validateGroup(group) }
         for topic in topics ?? [] { try OffsetLayout.validateTopic(topic) }
         let metadata = try await admin.topics(timeout: timeout)
@@ -108,7 +104,7 @@ public enum Migration {
                         + "they refuse offset commits while it has active members")
             }
             switch from {
-            case .zookeeper:
+            case .zookeeper, .dual:
                 if try await !inventory.exists(group: group) {
                     throw OffsetError(.invalidInput, "unknown group '\(group)': /consumers/\(group) does not exist")
                 }
@@ -157,6 +153,9 @@ public enum Migration {
         timeout: Duration = .seconds(30), progress: @Sendable (Int, Int) -> Void = { _, _ in }
     ) async throws -> ApplySummary {
         switch plan.to {
+        case .dual:
+            throw OffsetError(
+                .invalidInput, "dual is a consumer setting, not a store: migrate between zookeeper and kafka")
         case .zookeeper:
             return try await plan.zooKeeperPlan.apply(client: inventory.client, progress: progress)
         case .kafka:
