@@ -41,7 +41,7 @@ public final class OffsetConsumer: Sendable {
 
     private struct State {
         var machine: ConsumerStateMachine
-        var store: ZooKeeperOffsetStore
+        var store: GroupOffsetStores
         var partitions: [String: [Int32]]
         var owned: [TopicPartition: Ownership] = [:]
         /// Partitions of our assignment still owned by another member, each with the watch on its owner znode.
@@ -64,7 +64,7 @@ public final class OffsetConsumer: Sendable {
 
     private init(
         configuration: ConsumerConfiguration, logger: Logger, session: ZooKeeperSession, admin: KafkaAdminClient,
-        kafka: KafkaPartitionConsumer, resolver: StartResolver, store: ZooKeeperOffsetStore,
+        kafka: KafkaPartitionConsumer, resolver: StartResolver, store: GroupOffsetStores,
         partitions: [String: [Int32]]
     ) {
         self.configuration = configuration
@@ -100,8 +100,11 @@ public final class OffsetConsumer: Sendable {
             throw error
         }
         do {
-            let store = try ZooKeeperOffsetStore(client: session.client, group: configuration.group, logger: logger)
-            let membership = configuration.joinsGroup ? GroupMembership(layout: store.layout, logger: logger) : nil
+            let store = try GroupOffsetStores(
+                storage: configuration.offsetStorage, client: session.client, group: configuration.group,
+                admin: admin, timeout: configuration.kafkaTimeout, logger: logger)
+            let membership =
+                configuration.joinsGroup ? GroupMembership(layout: store.zooKeeper.layout, logger: logger) : nil
             let resolver = StartResolver(
                 configuration: configuration, admin: admin, membership: membership, logger: logger)
             let partitions = try await resolver.subscribedPartitions()
@@ -372,7 +375,7 @@ public final class OffsetConsumer: Sendable {
             for: Array(fetched.keys) + others, timeout: configuration.kafkaTimeout)
         let committed = others.isEmpty ? [:] : try await store.read(others)
         return fetched.allSatisfy { partition, position in position >= (watermarks[partition]?.high ?? 0) }
-            && others.allSatisfy { (committed[$0]?.offset ?? 0) >= (watermarks[$0]?.high ?? 0) }
+            && others.allSatisfy { (committed[$0] ?? 0) >= (watermarks[$0]?.high ?? 0) }
     }
 
     /// Stops handing out batches: `nextBatch` returns nil from now on. Call `close()` afterwards.
@@ -384,7 +387,7 @@ public final class OffsetConsumer: Sendable {
     /// the same transaction (so the other members take the partitions over at once, from these offsets), then
     /// closes the Kafka and ZooKeeper clients. Idempotent.
     public func close() async throws {
-        let snapshot = state.withLock { state -> (ConsumerStateMachine.CommitDecision, ZooKeeperOffsetStore, [TopicPartition: Int64])? in
+        let snapshot = state.withLock { state -> (ConsumerStateMachine.CommitDecision, GroupOffsetStores, [TopicPartition: Int64])? in
             if state.closed { return nil }
             state.closed = true
             state.machine.stop()
@@ -395,7 +398,8 @@ public final class OffsetConsumer: Sendable {
         if decision == .commit {
             do {
                 let leave = membership.map { $0.releaseOperations(offsets.keys) + [$0.leaveOperation] } ?? []
-                let summary = try await store.commit(offsets, extraOperations: leave, fencing: resolver.fencing(offsets.keys))
+                let summary = try await store.commit(
+                    offsets, fencing: resolver.fencing(offsets.keys), ownership: leave)
                 logger.info("final commit; left the group", metadata: ["written": "\(summary.written)"])
             } catch let error as OffsetError where error.code == .transactionTooLarge {
                 // Too many partitions for one transaction with the deletes: commit alone; closing the session
@@ -452,7 +456,9 @@ public final class OffsetConsumer: Sendable {
             logger.info("session lost: partitions forgotten", metadata: ["partitions": "\(forgotten.count)"])
             changes.yield(AssignmentChange(assigned: [], revoked: forgotten, assignment: []))
         }
-        let store = try ZooKeeperOffsetStore(client: client, group: configuration.group, logger: logger)
+        let store = try GroupOffsetStores(
+            storage: configuration.offsetStorage, client: client, group: configuration.group, admin: admin,
+            timeout: configuration.kafkaTimeout, logger: logger)
         state.withLock { $0.store = store }
         if let membership {
             try await membership.register(
@@ -497,7 +503,7 @@ public final class OffsetConsumer: Sendable {
         }
         if !assigned.isEmpty { try await begin(assigned, client: client, store: store) }
         if !revoked.isEmpty || !assigned.isEmpty {
-            store.metrics.recordRebalance()
+            store.zooKeeper.metrics.recordRebalance()
             let change = AssignmentChange(assigned: assigned, revoked: revoked, assignment: assignment)
             logger.info("rebalanced: \(change)")
             changes.yield(change)
@@ -506,11 +512,11 @@ public final class OffsetConsumer: Sendable {
 
     /// Resolves and records the starts of newly claimed partitions and adds them to the fetch. A partition that
     /// cannot start (malformed offset, outside the log) is not kept owned: its owner znode is deleted again.
-    private func begin(_ partitions: [TopicPartition], client: ZooKeeperClient, store: ZooKeeperOffsetStore) async throws {
+    private func begin(_ partitions: [TopicPartition], client: ZooKeeperClient, store: GroupOffsetStores) async throws {
         do {
             let starts = try await resolver.resolveAndRecord(partitions, store: store)
             try kafka.addPartitions(Dictionary(uniqueKeysWithValues: starts.map { ($0.partition, $0.offset) }))
-            for start in starts { Self.recordReset(start, metrics: store.metrics) }
+            for start in starts { Self.recordReset(start, metrics: store.zooKeeper.metrics) }
             state.withLock { state in
                 for start in starts {
                     state.owned[start.partition] = Ownership(sessionID: client.sessionID, start: start.offset)
@@ -527,7 +533,7 @@ public final class OffsetConsumer: Sendable {
 
     /// Gives partitions up after the batch in hand: no more of their messages, their processed offsets committed
     /// with the deletion of their owner znodes in one transaction.
-    private func release(_ partitions: [TopicPartition], client: ZooKeeperClient, store: ZooKeeperOffsetStore) async throws {
+    private func release(_ partitions: [TopicPartition], client: ZooKeeperClient, store: GroupOffsetStores) async throws {
         try kafka.removePartitions(partitions)
         let offsets = state.withLock { state in
             var offsets: [TopicPartition: Int64] = [:]
@@ -541,8 +547,7 @@ public final class OffsetConsumer: Sendable {
         guard let membership else { return }
         do {
             try await store.commit(
-                offsets, extraOperations: membership.releaseOperations(partitions),
-                fencing: resolver.fencing(partitions))
+                offsets, fencing: resolver.fencing(partitions), ownership: membership.releaseOperations(partitions))
         } catch {
             // The partitions must go to their new owner all the same; what was processed since the last commit is
             // delivered again there.
@@ -591,7 +596,7 @@ public final class OffsetConsumer: Sendable {
             policy: configuration.resetPolicy, resetAboveLogEnd: configuration.resetAboveLogEnd
         )[0]
         logger.warning("fetch position out of range: \(start)")
-        Self.recordReset(start, metrics: state.withLock { $0.store.metrics })
+        Self.recordReset(start, metrics: state.withLock { $0.store.zooKeeper.metrics })
         state.withLock { state in
             state.fetched[partition] = start.offset
             if start.offset > (state.processed[partition] ?? -1) { state.processed[partition] = start.offset }
@@ -696,7 +701,7 @@ public final class OffsetConsumer: Sendable {
     /// Publishes each owned partition's lag (log end minus fetch position) to the metrics; at the audit interval,
     /// since it asks the brokers.
     private func recordLag() async {
-        let (fetched, metrics) = state.withLock { ($0.fetched, $0.store.metrics) }
+        let (fetched, metrics) = state.withLock { ($0.fetched, $0.store.zooKeeper.metrics) }
         guard !fetched.isEmpty,
             let watermarks = try? await admin.watermarks(for: Array(fetched.keys), timeout: configuration.kafkaTimeout)
         else { return }

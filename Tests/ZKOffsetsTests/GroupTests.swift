@@ -131,14 +131,14 @@ final class GroupFixture: Sendable {
         }
     }
 
-    func startMember() throws -> RunningConsumer {
+    func startMember(_ extra: [String] = []) throws -> RunningConsumer {
         try RunningConsumer(
             executable: executable,
             arguments: [
                 "--zookeeper", TestEnvironment.zooKeeper, "--bootstrap-server", cluster.bootstrapServers,
                 "--group", group, "--topic", GroupTests.topic, "--session-timeout-ms", "4000",
                 "--commit-interval-ms", "200",
-            ])
+            ] + extra)
     }
 
     /// Produces `m<i>` for each i, round-robin over the partitions, in `slices` steps (traffic over time).

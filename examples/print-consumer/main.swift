@@ -41,6 +41,10 @@ struct PrintConsumer: AsyncParsableCommand {
         name: .customLong("assignment-strategy"),
         help: "How members of the group share partitions: range (Kafka's default) or roundrobin.")
     var assignmentStrategy: String = "range"
+    @Option(
+        name: .customLong("offsets-storage"),
+        help: "Where offsets are kept: zookeeper, dual (both; start from the greater) or kafka (group offsets).")
+    var offsetsStorage: String = "zookeeper"
     @Option(name: .customLong("metrics-listen"), help: "Serve the consumer's metrics at http://HOST:PORT/metrics.")
     var metricsListen: String?
 
@@ -57,6 +61,9 @@ struct PrintConsumer: AsyncParsableCommand {
         guard let strategy = AssignmentStrategy(name: assignmentStrategy) else {
             throw ValidationError("--assignment-strategy must be range or roundrobin, not '\(assignmentStrategy)'")
         }
+        guard let storage = OffsetStorage(rawValue: offsetsStorage) else {
+            throw ValidationError("--offsets-storage must be zookeeper, dual or kafka, not '\(offsetsStorage)'")
+        }
         let kafkaProperties: [String: String]
         do {
             kafkaProperties = try KafkaConfiguration.properties(fromArguments: properties)
@@ -70,7 +77,7 @@ struct PrintConsumer: AsyncParsableCommand {
             ),
             kafka: KafkaConfiguration(bootstrapServers: bootstrapServer, properties: kafkaProperties),
             resetPolicy: policy, commitInterval: .milliseconds(commitIntervalMs),
-            assignmentStrategy: strategy
+            assignmentStrategy: strategy, offsetStorage: storage
         )
         do {
             // Before the consumer starts, so that its metrics are created in the served registry.

@@ -54,6 +54,10 @@ struct WordCount: AsyncParsableCommand {
         name: .customLong("assignment-strategy"),
         help: "How members of the group share partitions: range (Kafka's default) or roundrobin.")
     var assignmentStrategy: String = "range"
+    @Option(
+        name: .customLong("offsets-storage"),
+        help: "Where offsets are kept: zookeeper or dual (also Kafka's group offsets; start from the greater).")
+    var offsetsStorage: String = "zookeeper"
     @Option(name: .customLong("metrics-listen"), help: "Serve the consumer's metrics at http://HOST:PORT/metrics.")
     var metricsListen: String?
 
@@ -75,6 +79,11 @@ struct WordCount: AsyncParsableCommand {
         guard let strategy = AssignmentStrategy(name: assignmentStrategy) else {
             throw ValidationError("--assignment-strategy must be range or roundrobin, not '\(assignmentStrategy)'")
         }
+        guard let storage = OffsetStorage(rawValue: offsetsStorage), storage != .kafka else {
+            throw ValidationError(
+                "--offsets-storage must be zookeeper or dual, not '\(offsetsStorage)': the counts commit atomically "
+                    + "with the offsets only in ZooKeeper")
+        }
         let kafkaProperties: [String: String]
         do {
             kafkaProperties = try KafkaConfiguration.properties(fromArguments: properties)
@@ -88,7 +97,7 @@ struct WordCount: AsyncParsableCommand {
             ),
             kafka: KafkaConfiguration(bootstrapServers: bootstrapServer, properties: kafkaProperties),
             resetPolicy: policy, commitInterval: .milliseconds(commitIntervalMs),
-            maxBatchSize: Self.maxBatchSize, assignmentStrategy: strategy
+            maxBatchSize: Self.maxBatchSize, assignmentStrategy: strategy, offsetStorage: storage
         )
         do {
             // Before the consumer starts, so that its metrics are created in the served registry.
