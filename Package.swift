@@ -60,6 +60,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The operators' tool's logic (plans, inventories, tables, the sandbox), beside the application library
+        // rather than in it: the zkoffsets CLI, the tests and the benchmarks use it; applications do not.
+        .target(
+            name: "ZKOffsetsTool",
+            dependencies: [
+                "ZKOffsets",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Serves a Prometheus registry over HTTP, for the executables only: library users of ZKOffsets do not
         // pay for swift-nio and swift-prometheus.
         .target(
@@ -77,6 +86,7 @@ let package = Package(
             name: "zkoffsets",
             dependencies: [
                 "ZKOffsets",
+                "ZKOffsetsTool",
                 "PrometheusEndpoint",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -131,6 +141,7 @@ let package = Package(
             name: "ZKOffsetsTests",
             dependencies: [
                 "ZKOffsets",
+                "ZKOffsetsTool",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),

@@ -61,8 +61,8 @@ public struct OffsetLayout: Sendable, Hashable {
 }
 
 extension String {
-    /// The string with control characters shown as escapes, for messages.
-    var escapedForDisplay: String {
+    /// The string with control characters shown as escapes (`\\n`, `\\u{7F}`), for messages that quote input.
+    public var escapedForDisplay: String {
         unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? $0.escaped(asASCII: true) : String($0) }.joined()
     }
 }

@@ -14,7 +14,7 @@ public enum TransactionBudget {
     /// `items` in order, cut into consecutive chunks whose estimated size (`cost` of each item plus the request
     /// overhead) stays within `maxBytes`. An item larger than the limit on its own still gets a chunk, alone: the
     /// server then says whether it takes it. No empty chunk is returned.
-    static func chunks<Item>(_ items: [Item], maxBytes: Int, cost: (Item) -> Int) -> [[Item]] {
+    public static func chunks<Item>(_ items: [Item], maxBytes: Int, cost: (Item) -> Int) -> [[Item]] {
         var chunks: [[Item]] = []
         var current: [Item] = []
         var size = requestOverhead

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ZKOffsets
+import ZKOffsetsTool
 
 /// `--output text|json`.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ZKOffsets
+import ZKOffsetsTool
 
 /// `zkoffsets copy`: give another group the same offsets, byte for byte (kafka-utils' `copy_group`).
 struct CopyCommand: AsyncParsableCommand {

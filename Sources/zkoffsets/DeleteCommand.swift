@@ -1,5 +1,6 @@
 import ArgumentParser
 import ZKOffsets
+import ZKOffsetsTool
 
 /// `zkoffsets delete`: remove a whole group, or some of its topics' offsets (kafka-utils' `unsubscribe_topics`).
 struct DeleteCommand: AsyncParsableCommand {

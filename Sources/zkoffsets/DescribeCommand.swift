@@ -1,5 +1,6 @@
 import ArgumentParser
 import ZKOffsets
+import ZKOffsetsTool
 
 /// `zkoffsets describe`: offsets, log ends, lag, age of the last commit and owners of one group.
 struct DescribeCommand: AsyncParsableCommand {

@@ -4,6 +4,7 @@ import Prometheus
 import PrometheusEndpoint
 import Synchronization
 import ZKOffsets
+import ZKOffsetsTool
 
 /// `zkoffsets exporter`: a Prometheus exporter of ZooKeeper-stored groups' offsets and lag, with
 /// danielqsj/kafka_exporter's metric names so that its dashboards work.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ZKOffsets
+import ZKOffsetsTool
 
 /// `zkoffsets migrate`: copy groups' offsets between ZooKeeper and the brokers' group offset storage, or carry a
 /// group's ZooKeeper-stored offsets to a new cluster by message time.

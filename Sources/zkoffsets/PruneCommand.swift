@@ -1,5 +1,6 @@
 import ArgumentParser
 import ZKOffsets
+import ZKOffsetsTool
 
 /// `zkoffsets prune`: delete groups nobody has committed for since a while (ZooKeeper offsets never expire).
 struct PruneCommand: AsyncParsableCommand {

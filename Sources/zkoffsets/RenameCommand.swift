@@ -1,5 +1,6 @@
 import ArgumentParser
 import ZKOffsets
+import ZKOffsetsTool
 
 /// `zkoffsets rename`: move a group's offsets to a new group id and remove the old group.
 struct RenameCommand: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ZKOffsets
+import ZKOffsetsTool
 
 /// `zkoffsets migrate --to-bootstrap-server`: a ZooKeeper-stored group carried by message time between two mock
 /// clusters that hold the same messages at different offsets (see `TwoClusterFixture`).

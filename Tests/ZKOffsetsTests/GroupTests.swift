@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import ZKOffsets
+import ZKOffsetsTool
 
 /// Members of one group as users run them: separate print-consumer processes on a real ZooKeeper and the mock
 /// cluster, with messages flowing while members join, leave, crash and freeze.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ZKOffsets
+import ZKOffsetsTool
 
 /// `KafkaOffsetStore` against the mock cluster; what it committed is read back by other clients: librdkafka's
 /// OffsetFetch admin call (ListConsumerGroupOffsets, not the AlterConsumerGroupOffsets that wrote) and kcat.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ZKOffsets
+import ZKOffsetsTool
 
 @Suite("Group membership and fencing", .serialized, .timeLimit(.minutes(1)))
 struct MembershipTests {

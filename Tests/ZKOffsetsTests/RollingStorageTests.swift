@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ZKOffsets
+import ZKOffsetsTool
 
 /// Kafka 0.8.2's rolling move of a live group between offset storages, one member restart at a time, with
 /// messages flowing: zookeeper -> dual -> kafka -> dual -> zookeeper.

@@ -1,5 +1,6 @@
 import Testing
 import ZKOffsets
+import ZKOffsetsTool
 
 /// The search and the translation rule on in-memory partitions: every case of `OffsetTranslation`'s rule, exact.
 @Suite struct TimestampTranslationTests {

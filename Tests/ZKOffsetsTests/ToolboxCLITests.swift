@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import ZKOffsets
+import ZKOffsetsTool
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking

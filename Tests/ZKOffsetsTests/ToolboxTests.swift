@@ -2,6 +2,7 @@ import Foundation
 import MetricsTestKit
 import Testing
 import ZKOffsets
+import ZKOffsetsTool
 
 extension OperationsFixture {
     /// The whole subtree of a group, path -> (bytes, data version, children version): to show that nothing changed.

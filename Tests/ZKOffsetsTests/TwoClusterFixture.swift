@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Testing
 import ZKOffsets
+import ZKOffsetsTool
 
 /// An old and a new mock cluster holding the same messages with the same timestamps at different offsets, plus
 /// the ZooKeeper of `ZK_CONNECT` for the old cluster's group offsets.

@@ -1,3 +1,5 @@
+import ZKOffsets
+
 /// Where a cross-cluster migration writes the group's offsets in the new cluster.
 public enum ClusterMigrationTarget: Sendable {
     /// Kafka's group offsets for the same group id on the new cluster's brokers.

@@ -1,3 +1,5 @@
+import ZKOffsets
+
 /// Milliseconds since 1970 as ISO-8601 UTC text with milliseconds (`2026-11-30T04:53:08.123Z`), computed by hand
 /// so the text is the same on every platform and locale.
 public enum TimestampText {

@@ -1,3 +1,4 @@
+import ZKOffsets
 import Foundation
 
 /// Runs a blocking call (sockets, waiting for a process) on a thread of its own, never on the cooperative pool.

@@ -1,3 +1,5 @@
+import ZKOffsets
+
 /// `copy` and `rename` read first: the source group's offset znodes, what the destination holds at the same paths,
 /// and for a rename the removal of the source.
 ///

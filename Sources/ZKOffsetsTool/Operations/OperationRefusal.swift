@@ -1,3 +1,5 @@
+import ZKOffsets
+
 /// An operation that was refused because going on could lose or corrupt offsets: the group has live members,
 /// a targeted znode holds malformed data, a group is active on the brokers. Nothing was written.
 ///

@@ -1,3 +1,5 @@
+import ZKOffsets
+
 /// One way a group's znodes break the contract (see DESIGN.md, "The contract").
 public struct VerifyFinding: Sendable, Equatable, Comparable {
     public struct Kind: Hashable, Sendable, CustomStringConvertible, Comparable {

@@ -1,3 +1,5 @@
+import ZKOffsets
+
 /// Every offset znode and registered member of many groups at once, read level by level in pipelined batches
 /// (groups, then their `offsets` and `ids` children, then topics' partitions, then the offset znodes): a handful
 /// of round trips whatever the number of groups, which is what `prune` and the exporter need.

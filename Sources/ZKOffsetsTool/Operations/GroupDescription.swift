@@ -1,3 +1,5 @@
+import ZKOffsets
+
 /// One row of `describe`: a partition's stored offset next to its log end.
 public struct PartitionDescription: Sendable, Equatable {
     public var partition: TopicPartition

@@ -1,3 +1,5 @@
+import ZKOffsets
+
 /// The offsets `export` writes: every offset znode of the groups, decoded; malformed ones are left out and
 /// returned as errors naming the znode and its bytes.
 public struct OffsetExport: Sendable, Equatable {

@@ -1,3 +1,5 @@
+import ZKOffsets
+
 /// One partition's committed offset carried from an old cluster to a new one by message time.
 ///
 /// The rule (offsets are "next offset to consume"; `c` is the old committed offset):

@@ -1,3 +1,5 @@
+import ZKOffsets
+
 /// Applies a changing command's operations (deletes, creates, writes, each conditional on what its plan read) in
 /// `multi` transactions below the size limit, in order, and turns "changed since the plan was read" into a refusal.
 enum ConditionalTransactions {

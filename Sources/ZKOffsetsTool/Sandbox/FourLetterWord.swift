@@ -1,3 +1,4 @@
+import ZKOffsets
 import Foundation
 
 /// ZooKeeper's four-letter-word commands (`ruok`, `srvr`, `mntr`) over a plain TCP socket on loopback.

@@ -1,3 +1,5 @@
+import ZKOffsets
+
 /// One message as a timestamp search saw it: its offset and its timestamp (milliseconds since 1970).
 public struct TimelineSample: Sendable, Equatable {
     /// The message's offset (at or after the offset asked for: compaction leaves gaps).

@@ -1,3 +1,4 @@
+import ZKOffsets
 import Logging
 
 /// Reads the timestamps of single messages of one cluster with a manual (groupless) consumer, many partitions per

@@ -1,3 +1,5 @@
+import ZKOffsets
+
 /// Aligned columns as kafka-consumer-groups prints them: a header, then one row a line, columns separated by
 /// at least two spaces, every column left-aligned, no trailing spaces.
 public struct TextTable: Sendable, Equatable {

@@ -1,3 +1,5 @@
+import ZKOffsets
+
 /// One offset znode as stored: its path, its exact bytes, its Stat, and the offset when the bytes decode.
 public struct StoredOffsetNode: Sendable, Equatable {
     /// `/consumers/<group>/offsets/<topic>/<partition>`.

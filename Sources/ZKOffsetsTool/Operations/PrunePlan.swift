@@ -1,3 +1,4 @@
+import ZKOffsets
 import Foundation
 
 /// `prune`: ZooKeeper offsets never expire (Kafka-stored ones do, after `offsets.retention.minutes`), so groups

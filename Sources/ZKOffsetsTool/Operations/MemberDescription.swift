@@ -1,3 +1,5 @@
+import ZKOffsets
+
 /// One live member of a group, as `describe` shows it (the `ids` znode and the owners).
 public struct MemberDescription: Sendable, Equatable {
     /// The consumer id.

@@ -1,3 +1,5 @@
+import ZKOffsets
+
 /// One offset a changing command (import, reset, migrate to ZooKeeper) means to write.
 public struct OffsetChange: Sendable, Equatable {
     public var group: String

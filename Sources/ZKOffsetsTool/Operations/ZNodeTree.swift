@@ -1,3 +1,5 @@
+import ZKOffsets
+
 /// One znode as read: its path, its exact bytes and its Stat (the version a conditional delete or write compares).
 public struct ZNodeSnapshot: Sendable, Equatable {
     /// The absolute path.

@@ -1,3 +1,4 @@
+import ZKOffsets
 import Foundation
 
 /// The file formats of `export` and `import`.

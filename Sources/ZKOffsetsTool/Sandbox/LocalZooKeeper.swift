@@ -1,3 +1,4 @@
+import ZKOffsets
 import Foundation
 import Logging
 

@@ -1,3 +1,5 @@
+import ZKOffsets
+
 /// A message without a timestamp (Kafka's message format before 0.10): it cannot be placed in time.
 public struct MissingTimestamp: Error, Sendable, Equatable, CustomStringConvertible {
     /// The partition of the message.

@@ -1,3 +1,4 @@
+import ZKOffsets
 import Foundation
 
 /// Where `reset` moves offsets to.

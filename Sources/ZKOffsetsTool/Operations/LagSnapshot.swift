@@ -1,3 +1,5 @@
+import ZKOffsets
+
 /// One sample of a Prometheus gauge: a name, labels and a value, with the family's help text.
 public struct MetricSample: Sendable {
     /// The metric name.

@@ -1,3 +1,5 @@
+import ZKOffsets
+
 /// What `delete` removes: the whole group, or some topics (or partitions) of it.
 public enum RemovalScope: Sendable, Equatable {
     /// `/consumers/<group>` and everything below it: offsets, owners, ids.

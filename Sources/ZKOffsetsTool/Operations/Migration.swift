@@ -1,3 +1,5 @@
+import ZKOffsets
+
 /// A plan to copy offsets between ZooKeeper and the brokers, meaning intact: both sides store the next offset to
 /// consume, so values are copied as they are (no -1 shift).
 public struct MigrationPlan: Sendable, Equatable {

@@ -1,3 +1,4 @@
+import ZKOffsets
 import Logging
 
 /// Carries a group's ZooKeeper-stored offsets from an old cluster to a new one holding the same messages at
