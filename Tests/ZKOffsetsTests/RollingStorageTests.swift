@@ -65,3 +65,37 @@ struct RollingStorageTests {
         for member in members { #expect(try await member.wait() == 0, "\(member.errors)") }
     }
 }
+
+@Suite("Dual offset storage", .serialized, .timeLimit(.minutes(2)))
+struct DualStorageTests {
+    @Test func aKafkaFailureFailsTheDualCommitAndTheApplicationSeesIt() async throws {
+        let cluster = try MockKafkaCluster(logger: TestEnvironment.logger)
+        try cluster.createTopic("dual", partitions: 2)
+        try await TestEnvironment.produce(["a", "b", "c", "d"], topic: "dual", partitions: 2, cluster: cluster)
+        let group = TestEnvironment.freshGroup()
+        var configuration = TestEnvironment.configuration(group: group, topics: ["dual"], cluster: cluster, commitInterval: nil)
+        configuration.offsetStorage = .dual
+        configuration.kafkaTimeout = .seconds(2)
+        let consumer = try await OffsetConsumer.start(configuration, logger: TestEnvironment.logger)
+        var received: [KafkaMessage] = []
+        while received.count < 4, let batch = try await consumer.nextBatch() { received += batch }
+        consumer.markProcessed(received)
+        let admin = try KafkaAdminClient(
+            configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: TestEnvironment.logger)
+        let partitions = [TopicPartition(topic: "dual", partition: 0), TopicPartition(topic: "dual", partition: 1)]
+        #expect(try await admin.committedOffsets(group: group, partitions: partitions).values.allSatisfy { $0 == 0 },
+                "the starts went to Kafka too")
+        await admin.close()
+
+        // Kafka goes away: the commit reaches ZooKeeper, then fails on Kafka, and says so.
+        await cluster.close()
+        await #expect(throws: KafkaOffsetStoreError.self) { try await consumer.commit() }
+        let client = try await TestEnvironment.connect()
+        defer { Task { await client.close() } }
+        for partition in 0..<2 {
+            #expect(try await client.getData("/consumers/\(group)/offsets/dual/\(partition)").string == "2")
+        }
+        consumer.stop()
+        try? await consumer.close()
+    }
+}
