@@ -173,6 +173,11 @@ public final class OffsetConsumer: Sendable {
             case .wait:
                 try await Task.sleep(for: configuration.pollTimeout)
                 return []
+            case .rejoin where !session.client.state.isConnected:
+                // The session expired and no new one is there yet (the ensemble is unreachable): keep waiting.
+                state.withLock { $0.machine.failed(.rejoin) }
+                try await Task.sleep(for: configuration.pollTimeout)
+                return []
             case .rejoin, .rebalance:
                 do {
                     if action == .rejoin { try await rejoin() } else { try await rebalance() }
