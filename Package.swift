@@ -8,14 +8,25 @@ let package = Package(
         .library(name: "ZooKeeper", targets: ["ZooKeeper"]),
         .library(name: "RdKafka", targets: ["RdKafka"]),
         .library(name: "ZKOffsets", targets: ["ZKOffsets"]),
+        // The operators' library; a product so that Fuzz/ (a package of its own) can fuzz its parsers.
+        .library(name: "ZKOffsetsTool", targets: ["ZKOffsetsTool"]),
         .executable(name: "zkoffsets", targets: ["zkoffsets"]),
         .executable(name: "print-consumer", targets: ["print-consumer"]),
         .executable(name: "word-count", targets: ["word-count"]),
+        .executable(name: "mirror", targets: ["mirror"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        // `swift package generate-documentation --target ZKOffsets` (or ZooKeeper); a plugin, not linked.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.0.0"),
+        // 2.4.1: MetricNameDescriptor with required unit and help (the older initialisers are deprecated there).
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // 2.101: the release this was built and tested against; older 2.x releases may lack what PrometheusEndpoint
+        // uses (syncOperations, makeCompletedFuture, MultiThreadedEventLoopGroup.singleton).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [
         .systemLibrary(
@@ -47,6 +58,29 @@ let package = Package(
                 "ZooKeeper",
                 "RdKafka",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The operators' tool's logic (plans, inventories, tables, the sandbox), beside the application library
+        // rather than in it: the zkoffsets CLI, the tests and the benchmarks use it; applications do not.
+        .target(
+            name: "ZKOffsetsTool",
+            dependencies: [
+                "ZKOffsets",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Serves a Prometheus registry over HTTP, for the executables only: library users of ZKOffsets do not
+        // pay for swift-nio and swift-prometheus.
+        .target(
+            name: "PrometheusEndpoint",
+            dependencies: [
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -54,6 +88,9 @@ let package = Package(
             name: "zkoffsets",
             dependencies: [
                 "ZKOffsets",
+                "ZKOffsetsTool",
+                "PrometheusEndpoint",
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -62,6 +99,7 @@ let package = Package(
             name: "print-consumer",
             dependencies: [
                 "ZKOffsets",
+                "PrometheusEndpoint",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -72,11 +110,21 @@ let package = Package(
             name: "word-count",
             dependencies: [
                 "ZKOffsets",
+                "PrometheusEndpoint",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "examples/word-count"
+        ),
+        .executableTarget(
+            name: "mirror",
+            dependencies: [
+                "ZKOffsets",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "examples/mirror"
         ),
         .executableTarget(
             name: "zkoffsets-bench",
@@ -91,6 +139,15 @@ let package = Package(
         ),
         .testTarget(name: "ZooKeeperTests", dependencies: ["ZooKeeper"]),
         .testTarget(name: "RdKafkaTests", dependencies: ["RdKafka"]),
-        .testTarget(name: "ZKOffsetsTests", dependencies: ["ZKOffsets"]),
+        .testTarget(
+            name: "ZKOffsetsTests",
+            dependencies: [
+                "ZKOffsets",
+                "ZKOffsetsTool",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
+        // Server-free: pure logic (assignors, the consumer's state machine), runs in seconds.
+        .testTarget(name: "ZKOffsetsUnitTests", dependencies: ["ZKOffsets"]),
     ]
 )

@@ -10,7 +10,10 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "zkoffsets-fuzz",
-            dependencies: [.product(name: "ZKOffsets", package: "zkoffsets")]
+            dependencies: [
+                .product(name: "ZKOffsets", package: "zkoffsets"),
+                .product(name: "ZKOffsetsTool", package: "zkoffsets"),
+            ]
         )
     ]
 )

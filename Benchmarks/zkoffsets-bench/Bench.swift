@@ -38,8 +38,11 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Python with kazoo.")
     var python: String = "/usr/bin/python3"
 
-    @Option(help: "Rows to run, comma-separated (1 commit, 2 restart read, 3 consume, 4 ZooKeeper load).")
-    var rows: String = "1,2,3,4"
+    @Option(help: "Rows to run, comma-separated (1 commit, 2 restart read, 3 consume, 4 ZooKeeper load, 5 groups).")
+    var rows: String = "1,2,3,4,5"
+
+    @Option(help: "The print-consumer executable (row 5's departing member).")
+    var printConsumer: String?
 
     @Flag(help: "Fewer repetitions and smaller sizes (a smoke run, not for quoting).")
     var quick = false
@@ -53,6 +56,11 @@ struct Run: AsyncParsableCommand {
         if selected.contains(2) { try await RestartReadRow(context: context).run() }
         if selected.contains(3) || selected.contains(4) {
             try await KafkaRows(context: context, consume: selected.contains(3), load: selected.contains(4)).run()
+        }
+        if selected.contains(5) {
+            let sibling = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+                .appendingPathComponent("print-consumer").path
+            try await GroupRows(context: context, printConsumer: printConsumer ?? sibling).run()
         }
     }
 }

@@ -88,6 +88,34 @@ public final class KafkaAdminClient: Sendable {
         return result
     }
 
+    /// For each partition, the earliest offset whose message timestamp is `>=` that partition's own timestamp,
+    /// exactly as the brokers answer it; a partition is absent when the broker answered "none".
+    ///
+    /// "None" means no message is that recent, or the broker keeps no time index (Kafka 0.8-era brokers, and
+    /// librdkafka's mock cluster, which answers "none" to every timestamp): unlike `offsets(forTimestamp:)`
+    /// nothing is replaced by the log end, so callers can tell a missing answer apart and search themselves.
+    /// Checks partitions exist first (else `.unknownTopicOrPartition`); throws `.invalidArgument` for a negative
+    /// timestamp. One ListOffsets request per leader broker.
+    public func offsets(
+        forTimestamps query: [TopicPartition: Int64], timeout: Duration = .seconds(10)
+    ) async throws -> [TopicPartition: Int64] {
+        if let negative = query.first(where: { $0.value < 0 }) {
+            throw KafkaError(
+                code: .invalidArgument, message: "timestamp must be >= 0 milliseconds, got \(negative.value)",
+                topic: negative.key.topic, partition: negative.key.partition)
+        }
+        guard !query.isEmpty else { return [:] }
+        let deadline = ContinuousClock.now + timeout
+        try await requireExisting(Set(query.keys), deadline: deadline)
+        let client = try openClient()
+        let timeoutMs = Self.remaining(until: deadline)
+        let answers = try await runOnDedicatedThread(name: "rdkafka-list-offsets") {
+            try client.offsets(forTimes: query, timeoutMs: timeoutMs)
+        }
+        // Kafka answers -1 for "none".
+        return answers.filter { $0.value >= 0 }
+    }
+
     /// The offsets `group` has stored in Kafka (OffsetFetch) as "next offset to consume" values; partitions
     /// with no stored offset are absent from the result.
     public func committedOffsets(

@@ -101,6 +101,19 @@ public final class KafkaPartitionConsumer: Sendable {
         logger.info("added partitions", metadata: ["partitions": "\(starts.count)"])
     }
 
+    /// Removes partitions from the assignment: they are no longer fetched, and their messages already fetched
+    /// but not yet returned are dropped. Partitions not assigned are ignored.
+    public func removePartitions(_ partitions: [TopicPartition]) throws {
+        try checkOpen()
+        guard !partitions.isEmpty else { return }
+        let list = RDKafkaTopicPartitionList(partitions)
+        if let error = rd_kafka_incremental_unassign(client.handle, list.pointer) {
+            defer { rd_kafka_error_destroy(error) }
+            throw KafkaError(rdKafkaError: error, context: "removing \(partitions.count) partition(s)")
+        }
+        logger.info("removed partitions", metadata: ["partitions": "\(partitions.count)"])
+    }
+
     /// Stops fetching these assigned partitions; their positions are kept, and messages of them already fetched
     /// are not returned. Throws `.invalidArgument` naming a partition that is not assigned.
     public func pause(_ partitions: [TopicPartition]) throws {

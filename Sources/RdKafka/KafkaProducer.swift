@@ -23,8 +23,17 @@ public final class KafkaProducer: Sendable {
     ///
     /// When the local queue is full (`queue.buffering.max.messages`) it serves delivery reports and retries for
     /// up to about one second, blocking the calling thread meanwhile, then throws `.queueFull`. An empty `value`
-    /// is sent as a null value. Throws `.closed` after `close()`.
-    public func send(topic: String, partition: Int32? = nil, key: [UInt8]? = nil, value: [UInt8]) throws {
+    /// is sent as a null value. `timestampMillis` sets the message's CreateTime (milliseconds since 1970, >= 0);
+    /// nil stamps it with the current time. Throws `.invalidArgument` for a negative timestamp, `.closed` after
+    /// `close()`.
+    public func send(
+        topic: String, partition: Int32? = nil, key: [UInt8]? = nil, value: [UInt8], timestampMillis: Int64? = nil
+    ) throws {
+        if let timestampMillis, timestampMillis < 0 {
+            throw KafkaError(
+                code: .invalidArgument, message: "timestamp must be >= 0 milliseconds, got \(timestampMillis)",
+                topic: topic, partition: partition)
+        }
         guard !client.isDestroyed else { throw KafkaError(code: .closed, message: "the producer is closed") }
         let handle = client.handle
         if sendsSincePoll.add(1, ordering: .relaxed).newValue >= 1_000 {
@@ -33,7 +42,10 @@ public final class KafkaProducer: Sendable {
         }
         var retries = 0
         while true {
-            guard let error = produce(topic: topic, partition: partition ?? -1, key: key, value: value) else { return }
+            guard
+                let error = client.produce(
+                    topic: topic, partition: partition ?? -1, key: key, value: value, timestampMillis: timestampMillis)
+            else { return }
             defer { rd_kafka_error_destroy(error) }
             // Retrying briefly is what librdkafka recommends: the queue drains as the brokers acknowledge.
             if rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__QUEUE_FULL && retries < 100 {
@@ -43,33 +55,6 @@ public final class KafkaProducer: Sendable {
             }
             throw KafkaError(
                 rdKafkaError: error, context: "producing to \(topic)", topic: topic, partition: partition)
-        }
-    }
-
-    private func produce(topic: String, partition: Int32, key: [UInt8]?, value: [UInt8]) -> OpaquePointer? {
-        topic.withCString { topicName in
-            value.withUnsafeBytes { valueBytes in
-                withOptionalBytes(key) { keyBytes in
-                    var fields = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 5)
-                    fields[0].vtype = RD_KAFKA_VTYPE_TOPIC
-                    fields[0].u.cstr = topicName
-                    fields[1].vtype = RD_KAFKA_VTYPE_PARTITION
-                    fields[1].u.i32 = partition
-                    fields[2].vtype = RD_KAFKA_VTYPE_VALUE
-                    fields[2].u.mem.ptr = UnsafeMutableRawPointer(mutating: valueBytes.baseAddress)
-                    fields[2].u.mem.size = valueBytes.count
-                    fields[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS
-                    fields[3].u.i = RD_KAFKA_MSG_F_COPY
-                    var count = 4
-                    if let keyBytes {
-                        fields[4].vtype = RD_KAFKA_VTYPE_KEY
-                        fields[4].u.mem.ptr = UnsafeMutableRawPointer(mutating: keyBytes.baseAddress)
-                        fields[4].u.mem.size = keyBytes.count
-                        count = 5
-                    }
-                    return rd_kafka_produceva(client.handle, fields, count)
-                }
-            }
         }
     }
 
@@ -112,13 +97,6 @@ public final class KafkaProducer: Sendable {
             client.destroy()
         }
     }
-}
-
-private func withOptionalBytes<Result>(
-    _ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> Result
-) -> Result {
-    guard let bytes else { return body(nil) }
-    return bytes.withUnsafeBytes { body($0) }
 }
 
 /// Runs on the thread that polls (send, flush): records failures, nothing else.

@@ -23,12 +23,19 @@ public struct ConsumerConfiguration: Sendable {
     public var pollTimeout: Duration
     /// Deadline of each start-up request to Kafka (metadata, watermarks): an unreachable cluster fails by then.
     public var kafkaTimeout: Duration
-    /// Register in the group (`ids`) and own the partitions (`owners`) as Kafka 0.8's consumer did, and fence
-    /// every commit with the owner znodes. On by default; off only for tools that must not appear as members.
+    /// Register in the group (`ids`), share its partitions with the other members and own them (`owners`) as
+    /// Kafka 0.8's consumer did, and fence every commit with the owner znodes. On by default; off only for tools
+    /// that must not appear as members (they then read every partition).
     public var joinsGroup: Bool
-    /// How long to wait for partitions still owned by another session (a crashed consumer's, until it
-    /// expires); nil: the negotiated session timeout plus two seconds.
-    public var ownershipPatience: Duration?
+    /// How the group's partitions are split among its members (Kafka 0.8.2's `partition.assignment.strategy`):
+    /// `.range` (Kafka's default) or `.roundRobin`. Every member of a group must use the same.
+    public var assignmentStrategy: AssignmentStrategy
+    /// How often a member checks the group even without a watch event (an owner that never went away, an event
+    /// lost with a connection): the audit that catches orphans.
+    public var auditInterval: Duration
+    /// Where committed offsets are kept: ZooKeeper (the default), Kafka's group offsets, or both (see
+    /// `OffsetStorage` for Kafka 0.8.2's `offsets.storage` and `dual.commit.enabled` rules).
+    public var offsetStorage: OffsetStorage
 
     public init(
         group: String,
@@ -43,7 +50,9 @@ public struct ConsumerConfiguration: Sendable {
         pollTimeout: Duration = .milliseconds(100),
         kafkaTimeout: Duration = .seconds(10),
         joinsGroup: Bool = true,
-        ownershipPatience: Duration? = nil
+        assignmentStrategy: AssignmentStrategy = .range,
+        auditInterval: Duration = .seconds(10),
+        offsetStorage: OffsetStorage = .zookeeper
     ) {
         self.group = group
         self.topics = topics
@@ -57,6 +66,8 @@ public struct ConsumerConfiguration: Sendable {
         self.pollTimeout = pollTimeout
         self.kafkaTimeout = kafkaTimeout
         self.joinsGroup = joinsGroup
-        self.ownershipPatience = ownershipPatience
+        self.assignmentStrategy = assignmentStrategy
+        self.auditInterval = auditInterval
+        self.offsetStorage = offsetStorage
     }
 }

@@ -3,7 +3,12 @@ import ServiceLifecycle
 
 /// Runs an `OffsetConsumer` as a swift-service-lifecycle `Service`: hands each batch to `process`, marks it
 /// processed and commits it with the operations `process` returns (one transaction), and on graceful shutdown
-/// (SIGTERM, SIGINT in a `ServiceGroup`) finishes the batch in hand, commits and closes.
+/// (SIGTERM, SIGINT in a `ServiceGroup`) finishes the batch in hand, commits and leaves the group.
+///
+/// Rebalances need nothing from the application: partitions given up are released at the next batch, after the
+/// one in hand was committed. A commit refused because the batch's partitions moved (`fenced`: an expired
+/// session) or because the session is in doubt is logged and consumption goes on: the batch is not counted as
+/// processed, and whoever owns its partitions delivers it again.
 public struct ConsumerService: Service {
     /// Handles one batch; returns ZooKeeper operations to commit atomically with the batch's offsets
     /// (empty for plain at-least-once processing).
@@ -14,22 +19,33 @@ public struct ConsumerService: Service {
     private let stopWhenIdle: Duration?
     private let maxMessages: Int?
     private let process: Process
+    private let logger: Logger
 
     /// - Parameters:
     ///   - commitEachBatch: commit after every batch (otherwise the consumer's commit interval applies, plus
     ///     a commit for every batch that returned operations).
     ///   - stopWhenIdle: stop after this long without a message, once every partition is read to its log end.
     ///   - maxMessages: stop after this many messages.
+    ///   - logger: where refused commits and conflicts are logged (at info).
+    ///   - process: handles a batch and returns the operations to commit with it. It is called again for the same
+    ///     batch when those operations conflict with another writer's (a version-conditional write lost a race)
+    ///     or when it or the commit failed on ZooKeeper trouble (connection lost, session replaced): read what it
+    ///     depends on afresh each time, through `consumer.zooKeeperClient`.
     public init(
         consumer: OffsetConsumer, commitEachBatch: Bool = true, stopWhenIdle: Duration? = nil,
-        maxMessages: Int? = nil, process: @escaping Process
+        maxMessages: Int? = nil, logger: Logger = Logger(label: "zkoffsets"), process: @escaping Process
     ) {
+        self.logger = logger
         self.consumer = consumer
         self.commitEachBatch = commitEachBatch
         self.stopWhenIdle = stopWhenIdle
         self.maxMessages = maxMessages
         self.process = process
     }
+
+    /// Failures of the application's conditional operations that a new `process` of the batch can resolve.
+    static let applicationConflicts: Set<ZooKeeperError.Code> = [.badVersion, .nodeExists, .noNode]
+    static let maxAttempts = 20
 
     public func run() async throws {
         let consumer = self.consumer
@@ -62,14 +78,47 @@ public struct ConsumerService: Service {
             lastMessage = .now
             if batch.count > remaining { batch = Array(batch.prefix(remaining)) }
             remaining -= batch.count
-            let operations = try await process(batch)
-            if !operations.isEmpty {
-                // Results and offsets in one transaction; the batch is processed only if it applied.
-                try await consumer.commit(processing: batch, extraOperations: operations)
-            } else {
-                consumer.markProcessed(batch)
-                if commitEachBatch { try await consumer.commit() }
+            do {
+                try await handle(batch)
+            } catch let error as OffsetError where error.code == .fenced || error.code == .sessionInDoubt {
+                logger.info("commit refused; consuming on", metadata: ["reason": "\(error.message)"])
+            } catch let error as ZooKeeperError where Self.isSessionTrouble(error) {
+                // The offsets stay marked; the interval commit (or, after a new session, the new owner) goes on.
+                logger.info("commit failed; consuming on", metadata: ["error": "\(error)"])
             }
         }
+    }
+
+    /// Processes and commits one batch. Results and offsets go in one transaction, and the batch counts as
+    /// processed only if it applied. `process` runs again for the same batch when its ZooKeeper work failed for a
+    /// reason a new attempt can get past: its conditional operations lost a race to another writer (another
+    /// member), or the session was in trouble (connection lost, a new session replacing an expired one).
+    private func handle(_ batch: [KafkaMessage]) async throws {
+        var attempt = 1
+        while true {
+            do {
+                let operations = try await process(batch)
+                if operations.isEmpty { break }
+                try await consumer.commit(processing: batch, extraOperations: operations)
+                return
+            } catch let error as ZooKeeperError where attempt < Self.maxAttempts {
+                let conflict = Self.applicationConflicts.contains(error.code)
+                guard conflict || Self.isSessionTrouble(error) else { throw error }
+                logger.info(
+                    conflict ? "the batch's operations conflicted; processing it again"
+                        : "ZooKeeper trouble while processing the batch; processing it again",
+                    metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                if !conflict { try await Task.sleep(for: RetryPolicy.default.delay(afterAttempt: attempt)) }
+                attempt += 1
+            }
+        }
+        // Plain processing: a failed commit leaves the batch marked (the interval commit tries again); the batch
+        // is not processed twice for it.
+        consumer.markProcessed(batch)
+        if commitEachBatch { try await consumer.commit() }
+    }
+
+    private static func isSessionTrouble(_ error: ZooKeeperError) -> Bool {
+        error.isRetryable || error.code == .sessionExpired || error.code == .closing
     }
 }

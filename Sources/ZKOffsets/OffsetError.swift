@@ -21,8 +21,15 @@ public struct OffsetError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let transactionTooLarge = Code("transactionTooLarge")
         /// The consumer no longer owns a partition it commits (its owner znode is gone): nothing was applied.
         public static let fenced = Code("fenced")
+        /// The ZooKeeper connection has been lost for longer than 2/3 of the session timeout: the partitions may
+        /// be another member's by now, so nothing is committed until the session is settled.
+        public static let sessionInDoubt = Code("sessionInDoubt")
         /// Another live consumer of the group owns partitions this one needs.
         public static let partitionOwned = Code("partitionOwned")
+        /// A member's `ids` znode does not hold Kafka 0.8's registration JSON.
+        public static let malformedRegistration = Code("malformedRegistration")
+        /// The members' subscriptions do not allow the configured assignment (round-robin needs equal ones).
+        public static let incompatibleMembers = Code("incompatibleMembers")
         /// A topic the group subscribes to does not exist on the brokers.
         public static let unknownTopic = Code("unknownTopic")
         /// ZooKeeper refused a write for lack of permission (`noAuth`): the znode's ACL does not grant this client's

@@ -66,8 +66,9 @@ public struct OffsetLayout: Sendable, Hashable {
 }
 
 extension String {
-    /// The string with control characters shown as escapes, for messages.
-    var escapedForDisplay: String {
+    /// The string with control characters (C0 and C1) shown as escapes (`\\n`, `\\u{7F}`), for messages that
+    /// quote input.
+    public var escapedForDisplay: String {
         unicodeScalars.map { $0.properties.generalCategory == .control ? $0.escaped(asASCII: true) : String($0) }.joined()
     }
 }

@@ -25,10 +25,10 @@ struct StartResolver: Sendable {
         return metadata.flatMap(\.topicPartitions).sorted()
     }
 
-    /// Resolves the start of `partitions` and writes the starts that changed (missing or out of range) to
-    /// ZooKeeper in one commit, so that tools see every partition before any message is handed out.
-    func resolveAndRecord(_ partitions: [TopicPartition], store: ZooKeeperOffsetStore) async throws -> [StartPosition] {
-        let stored = try await store.read(partitions).mapValues(\.offset)
+    /// Resolves the start of `partitions` and writes the starts that changed (missing or out of range) to the
+    /// offset storage in one commit, so that tools see every partition before any message is handed out.
+    func resolveAndRecord(_ partitions: [TopicPartition], store: GroupOffsetStores) async throws -> [StartPosition] {
+        let stored = try await store.read(partitions)
         let watermarks = try await admin.watermarks(for: partitions, timeout: configuration.kafkaTimeout)
         let starts = try StartPosition.resolve(
             partitions: partitions, stored: stored, watermarks: watermarks, policy: configuration.resetPolicy,

@@ -14,6 +14,10 @@ public final class ZooKeeperOffsetStore: Sendable {
     /// Transactions are kept below this many request bytes; the server refuses requests above its
     /// `jute.maxbuffer` (1 MiB by default).
     public let maxTransactionBytes: Int
+    /// How failed transactions are retried.
+    public let retryPolicy: RetryPolicy
+    /// Where commits are counted and timed (`ConsumerMetrics`).
+    public let metrics: ConsumerMetrics
 
     private struct State {
         /// What we last read or wrote, per partition: the value (to skip unchanged) and the version.
@@ -25,13 +29,16 @@ public final class ZooKeeperOffsetStore: Sendable {
     private let state = Mutex(State())
 
     public init(
-        client: ZooKeeperClient, group: String, maxTransactionBytes: Int = 768 * 1024,
-        logger: Logger = Logger(label: "zkoffsets.store")
+        client: ZooKeeperClient, group: String, maxTransactionBytes: Int = TransactionBudget.defaultMaxBytes,
+        retryPolicy: RetryPolicy = .default, logger: Logger = Logger(label: "zkoffsets.store"),
+        metrics: ConsumerMetrics? = nil
     ) throws(OffsetError) {
+        self.retryPolicy = retryPolicy
         self.layout = try OffsetLayout(group: group)
         self.client = client
         self.logger = logger
         self.maxTransactionBytes = maxTransactionBytes
+        self.metrics = metrics ?? ConsumerMetrics(group: group)
     }
 
     // MARK: Reading
@@ -133,6 +140,26 @@ public final class ZooKeeperOffsetStore: Sendable {
         _ offsets: [TopicPartition: Int64], extraOperations: [ZooKeeperOperation] = [],
         fencing: [TopicPartition: ZooKeeperOperation] = [:]
     ) async throws -> CommitSummary {
+        let start = ContinuousClock.now
+        do {
+            let summary = try await write(offsets, extraOperations: extraOperations, fencing: fencing)
+            if summary.transactions > 0 {
+                metrics.recordCommit(offsets: summary.written, duration: ContinuousClock.now - start)
+            }
+            return summary
+        } catch let error as OffsetError where error.code == .fenced {
+            metrics.recordFencedCommit()
+            throw error
+        } catch let error as OffsetError where error.code == .concurrentModification {
+            metrics.recordConflictingCommit()
+            throw error
+        }
+    }
+
+    private func write(
+        _ offsets: [TopicPartition: Int64], extraOperations: [ZooKeeperOperation],
+        fencing: [TopicPartition: ZooKeeperOperation]
+    ) async throws -> CommitSummary {
         for offset in offsets where offset.value < 0 {
             throw OffsetError(.invalidInput, "refusing to commit negative offset \(offset.value) for \(offset.key)")
         }
@@ -205,7 +232,7 @@ public final class ZooKeeperOffsetStore: Sendable {
     }
 
     private func chunk(_ writes: [Write], extraOperations: [ZooKeeperOperation]) throws -> [[Write]] {
-        let fixed = 64
+        let fixed = TransactionBudget.requestOverhead
         let extra = extraOperations.reduce(0) { $0 + $1.estimatedRequestSize }
         let total = writes.reduce(fixed + extra) { $0 + $1.estimatedRequestSize }
         if total <= maxTransactionBytes { return [writes] }
@@ -217,53 +244,45 @@ public final class ZooKeeperOffsetStore: Sendable {
                     + "it was not applied: commit smaller batches"
             )
         }
-        var chunks: [[Write]] = [[]]
-        var size = fixed
-        for write in writes {
-            let cost = write.estimatedRequestSize
-            if size + cost > maxTransactionBytes && !chunks[chunks.count - 1].isEmpty {
-                chunks.append([])
-                size = fixed
-            }
-            chunks[chunks.count - 1].append(write)
-            size += cost
-        }
-        return chunks
+        return TransactionBudget.chunks(writes, maxBytes: maxTransactionBytes) { $0.estimatedRequestSize }
     }
 
     /// Applies one transaction (`writes`, then `checks` fencing operations, then the application's), retrying
-    /// what may succeed on retry. After a connection loss the transaction may or may not have been applied: the
-    /// written znodes are read back to find out before anything is resent.
+    /// what may succeed on retry (the retry policy). After a connection loss the transaction may or may not have
+    /// been applied: the written znodes are read back to find out before anything is resent.
     private func applyTransaction(
         _ operations: [ZooKeeperOperation], writes: [Write], checks: Int
     ) async throws -> [OperationResult] {
-        var attempt = 0
-        var firstFailure: ContinuousClock.Instant?
-        while true {
-            let failure: ZooKeeperError
-            do {
-                return try await client.multi(operations)
-            } catch {
-                failure = error
+        // Retried per the policy; while the session lives and the time since the first failure is below a
+        // session timeout, another round (a leader election under load outlasts the policy's few seconds).
+        let started = ContinuousClock.now
+        var retried = false
+        do {
+            while true {
+                do {
+                    return try await retryPolicy.run {
+                        () async throws(ZooKeeperError) -> [OperationResult] in try await client.multi(operations)
+                    } beforeRetry: { failure, attempt in
+                        retried = true
+                        logger.warning("ZooKeeper commit failed (\(failure.code)); retrying", metadata: ["attempt": "\(attempt)"])
+                        return try await alreadyApplied(writes)
+                    }
+                } catch let failure as ZooKeeperError
+                    where failure.isRetryable && !client.state.isTerminal
+                    && ContinuousClock.now - started < client.negotiatedSessionTimeout
+                {
+                    retried = true
+                    logger.warning("ZooKeeper commit still failing (\(failure.code)); retrying while the session lives")
+                    try await Task.sleep(for: retryPolicy.maxDelay)
+                    if let results = try await alreadyApplied(writes) { return results }
+                }
             }
-            // While the session lives the ensemble may come back (a leader election, a node restarting): keep
-            // trying for a session timeout, then give up. An expired session fails at once.
-            let since = firstFailure ?? ContinuousClock.now
-            firstFailure = since
-            if failure.isRetryable && !client.state.isTerminal
-                && (attempt < 5 || ContinuousClock.now - since < client.negotiatedSessionTimeout)
-            {
-                attempt += 1
-                logger.warning("ZooKeeper commit failed (\(failure.code)); retrying", metadata: ["attempt": "\(attempt)"])
-                try await Task.sleep(for: .milliseconds(100 * (1 << min(attempt, 3))))
-                if let results = try await alreadyApplied(writes) { return results }
-                continue
-            }
+        } catch let failure as ZooKeeperError {
             let index = failure.failedOperationIndex ?? operations.count
             // An attempt lost with the connection can still be applied later: the server that had it runs again
             // (a frozen or partitioned node) after our read-back failed too. Then the resend finds our own
             // write: same data, exactly one version later. Seen with the whole ensemble frozen (EnsembleTests).
-            if attempt > 0 && index < writes.count && [.badVersion, .nodeExists].contains(failure.code),
+            if retried && index < writes.count && [.badVersion, .nodeExists].contains(failure.code),
                 let results = try await alreadyApplied(writes)
             {
                 logger.info("a commit lost with the connection was applied after all; not resending it")

@@ -205,9 +205,11 @@ public final class ZooKeeperClient: Sendable {
 
     /// Creates `path` and its missing ancestors as persistent znodes with empty data (with `acl`, else the
     /// client's `defaultACL`); existing ones are left as they are, even under parents this client may not create
-    /// in. The creates are pipelined, parents first.
+    /// in. The creates are pipelined, parents first. When `path` exists already it only reads: a create that
+    /// fails with `nodeExists` still costs the ensemble a logged transaction.
     public func ensurePath(_ path: String, acl: [ACL]? = nil) async throws(ZooKeeperError) {
         try ZNodePath.validate(path)
+        if try await handle.exists(path) != nil { return }
         let paths = ZNodePath.ancestorsAndSelf(path)
         let results = await handle.create(paths, acls: paths.map { acl ?? defaultACL(for: $0) })
         for (level, result) in zip(paths, results) {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ZKOffsets
+import ZKOffsetsTool
 
 /// `--output text|json`.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
@@ -68,18 +69,23 @@ struct ConnectionOptions: ParsableArguments {
         guard let connect = zooKeeperConnect else {
             throw ValidationError("no ZooKeeper given: pass --zookeeper HOST:PORT or set ZK_CONNECT")
         }
-        var authentication: [(scheme: String, credentials: String)] = []
-        if let zkAuth, let colon = zkAuth.firstIndex(of: ":") {
-            authentication.append((String(zkAuth[..<colon]), String(zkAuth[zkAuth.index(after: colon)...])))
-        }
-        let configuration = ZooKeeperConfiguration(
-            connectString: connect, sessionTimeout: .seconds(max(timeout, 4)), connectTimeout: timeoutDuration,
-            authentication: authentication)
+        let configuration = zooKeeperConfiguration(connect: connect)
         do {
             return try await ZooKeeperClient.connect(configuration, logger: CommandLogging.logger("zookeeper"))
         } catch {
             throw CommandFailure(code: 2, "cannot connect to ZooKeeper at \(connect): \(error.message)")
         }
+    }
+
+    /// How to connect to ZooKeeper at `connect`: the session and connect timeouts from `--timeout`, `--zk-auth`.
+    func zooKeeperConfiguration(connect: String) -> ZooKeeperConfiguration {
+        var authentication: [(scheme: String, credentials: String)] = []
+        if let zkAuth, let colon = zkAuth.firstIndex(of: ":") {
+            authentication.append((String(zkAuth[..<colon]), String(zkAuth[zkAuth.index(after: colon)...])))
+        }
+        return ZooKeeperConfiguration(
+            connectString: connect, sessionTimeout: .seconds(max(timeout, 4)), connectTimeout: timeoutDuration,
+            authentication: authentication)
     }
 
     /// A Kafka admin client, or nil when no brokers were given and `required` is false.

@@ -10,6 +10,11 @@ enum CommandRegistry {
         ResetCommand.self,
         MigrateCommand.self,
         VerifyCommand.self,
+        DeleteCommand.self,
+        CopyCommand.self,
+        RenameCommand.self,
+        PruneCommand.self,
+        ExporterCommand.self,
         SandboxCommand.self,
     ]
 }

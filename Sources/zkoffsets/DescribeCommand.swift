@@ -1,13 +1,13 @@
 import ArgumentParser
 import ZKOffsets
+import ZKOffsetsTool
 
 /// `zkoffsets describe`: offsets, log ends, lag, age of the last commit and owners of one group.
 struct DescribeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "describe",
-        abstract: "Show a group's offsets next to the log ends: lag, age of the last commit, owner.",
-        discussion: "Reads offsets, not membership: works on stopped groups. Without brokers LOG-END-OFFSET and "
-            + "LAG are '-'.")
+        abstract: "Show a group's offsets next to the log ends (lag, age of the last commit, owner) and its members.",
+        discussion: "Works on stopped groups too. Without brokers LOG-END-OFFSET and LAG are '-'.")
 
     @OptionGroup var connection: ConnectionOptions
 
@@ -30,6 +30,10 @@ struct DescribeCommand: AsyncParsableCommand {
             case .text:
                 if description.members.isEmpty { printError("note: consumer group '\(group)' has no active members") }
                 output(description.table(nowMillis: now).text)
+                if !description.memberDetails.isEmpty {
+                    output("")
+                    output(description.membersTable(nowMillis: now).text)
+                }
             }
             return 0
         }

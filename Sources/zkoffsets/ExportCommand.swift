@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ZKOffsets
+import ZKOffsetsTool
 
 /// `zkoffsets export`: offsets of one, several or all groups, as a file `import` reads back.
 struct ExportCommand: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ZKOffsets
+import ZKOffsetsTool
 
 /// `zkoffsets import`: offsets from a file `export` wrote (or Kafka's ExportZkOffsets), planned, then applied.
 struct ImportCommand: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ZKOffsets
+import ZKOffsetsTool
 
 /// `zkoffsets list`: the groups under /consumers and their topics.
 struct ListCommand: AsyncParsableCommand {

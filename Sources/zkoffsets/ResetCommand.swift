@@ -1,5 +1,6 @@
 import ArgumentParser
 import ZKOffsets
+import ZKOffsetsTool
 
 /// `zkoffsets reset`: move a ZooKeeper group's offsets (to a time, an offset, the log start or end ...).
 struct ResetCommand: AsyncParsableCommand {

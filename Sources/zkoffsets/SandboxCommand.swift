@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ZKOffsets
+import ZKOffsetsTool
 
 /// `zkoffsets sandbox`: a local ZooKeeper and an embedded Kafka to try things on.
 struct SandboxCommand: AsyncParsableCommand {

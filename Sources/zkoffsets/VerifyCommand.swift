@@ -1,5 +1,6 @@
 import ArgumentParser
 import ZKOffsets
+import ZKOffsetsTool
 
 /// `zkoffsets verify`: check groups against the layout contract; exit 1 on any finding.
 struct VerifyCommand: AsyncParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ZKOffsets
+import ZKOffsetsTool
 
 /// `zkoffsets`: read, fix and move Kafka consumer-group offsets kept in ZooKeeper.
 @main

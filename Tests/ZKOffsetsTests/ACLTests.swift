@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ZKOffsets
+import ZKOffsetsTool
 
 @Suite("Offsets written with credentials: readable by everyone, writable by their owner", .serialized, .timeLimit(.minutes(1)))
 struct OffsetACLTests {

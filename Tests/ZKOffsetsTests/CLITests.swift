@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ZKOffsets
+import ZKOffsetsTool
 
 /// The built `zkoffsets` binary next to the test bundle (or in a `.build*/debug` of the package); nil when not
 /// built, and the CLI tests are skipped.

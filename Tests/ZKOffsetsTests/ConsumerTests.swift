@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ZKOffsets
+import ZKOffsetsTool
 
 @Suite("Consumer: start positions, resume, out of range", .serialized, .timeLimit(.minutes(2)))
 struct ConsumerTests {

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import ZKOffsets
+import ZKOffsetsTool
 
 /// Helpers of the exactly-once tests: the word-count executable, a deterministic text and its true counts,
 /// and reading what ZooKeeper holds.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ZKOffsets
+import ZKOffsetsTool
 
 @Suite("Exactly-once: results and offsets in one transaction", .serialized, .timeLimit(.minutes(2)))
 struct ExactlyOnceTests {

@@ -1,5 +1,6 @@
 import Foundation
 import ZKOffsets
+import ZKOffsetsTool
 
 /// What must hold for any input to our parsers, whatever the bytes: no crash, and the property of each target.
 /// The fuzz targets (Fuzz/, libFuzzer through scripts/fuzz) trap on a violation; the tests replay every committed

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ZKOffsets
+import ZKOffsetsTool
 
 /// The fuzz targets' properties (HostileInputProperties.swift) on every committed corpus file, and the findings
 /// of fuzzing as plain regression tests. scripts/fuzz runs the coverage-guided fuzzer itself.

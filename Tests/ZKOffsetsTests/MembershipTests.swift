@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ZKOffsets
+import ZKOffsetsTool
 
 @Suite("Group membership and fencing", .serialized, .timeLimit(.minutes(1)))
 struct MembershipTests {
@@ -33,27 +34,69 @@ struct MembershipTests {
         #expect(try await client.children("/consumers/\(group)/owners/members").names.isEmpty)
     }
 
-    @Test func aSecondConsumerOfTheSameGroupIsRefusedNamingTheOwner() async throws {
+    @Test func aSecondMemberTakesItsRangeShareAndAGracefulLeaveHandsItBack() async throws {
         let cluster = try MockKafkaCluster(logger: TestEnvironment.logger)
         defer { Task { await cluster.close() } }
-        try cluster.createTopic("contended", partitions: 2)
+        try cluster.createTopic("shared", partitions: 4)
+        try await TestEnvironment.produce((0..<40).map { "m\($0)" }, topic: "shared", partitions: 4, cluster: cluster)
         let group = TestEnvironment.freshGroup()
-        let first = try await OffsetConsumer.start(
-            TestEnvironment.configuration(group: group, topics: ["contended"], cluster: cluster), logger: TestEnvironment.logger
-        )
-        var second = TestEnvironment.configuration(group: group, topics: ["contended"], cluster: cluster)
-        second.ownershipPatience = .milliseconds(500)
-        let error = await #expect(throws: OffsetError.self) {
-            try await OffsetConsumer.start(second, logger: TestEnvironment.logger)
-        }
-        #expect(error?.code == .partitionOwned)
-        #expect(error?.message.contains("contended-0 (owned by \(first.membership!.consumerID)-0)") == true)
-        try await first.close()
+        let configuration = TestEnvironment.configuration(group: group, topics: ["shared"], cluster: cluster)
+        let first = try await OffsetConsumer.start(configuration, logger: TestEnvironment.logger)
+        #expect(first.assignment.count == 4)
+        // The first member reads and commits 10 messages of each partition.
+        let firstMessages = try await TestEnvironment.consume(first, count: 40)
+        #expect(firstMessages.count == 40)
 
-        // Once the first is gone, the second takes over.
-        let successor = try await OffsetConsumer.start(second, logger: TestEnvironment.logger)
-        #expect(successor.assignment.count == 2)
-        try await successor.close()
+        let second = try await OffsetConsumer.start(configuration, logger: TestEnvironment.logger)
+        let ids = [first.membership!.consumerID, second.membership!.consumerID].sorted()
+        let expectedSecond = second.membership!.consumerID == ids[0] ? [0, 1] : [2, 3]
+        // The first gives up its share at its next batch; the second claims it the moment the owners go.
+        try await eventually("the partitions split per range") {
+            _ = try await first.nextBatch()
+            _ = try await second.nextBatch()
+            return second.assignment.map(\.partition) == expectedSecond.map(Int32.init) && first.assignment.count == 2
+        }
+        let client = try await TestEnvironment.connect()
+        defer { Task { await client.close() } }
+        for partition in expectedSecond {
+            let owner = try await client.getData("/consumers/\(group)/owners/shared/\(partition)")
+            #expect(owner.string == "\(second.membership!.consumerID)-0")
+            #expect(try await client.getData("/consumers/\(group)/offsets/shared/\(partition)").string == "10")
+        }
+        #expect(second.startPositions.allSatisfy { $0.offset == 10 }, "starts exactly at the committed offsets")
+        // Operators see both members, their hosts and their shares.
+        let description = try await GroupDescription.read(
+            inventory: GroupInventory(client: client), admin: nil, group: group)
+        #expect(description.memberDetails.map(\.consumerID) == ids)
+        #expect(description.memberDetails.allSatisfy { $0.ownedPartitions == 2 && $0.subscription == ["shared": 1] })
+        #expect(description.memberDetails.allSatisfy { $0.host != nil && !$0.host!.isEmpty })
+        #expect(Set(description.partitions.compactMap(\.consumerID)) == Set(ids))
+
+        // New messages: each goes to exactly one member.
+        try await TestEnvironment.produce((0..<8).map { "n\($0)" }, topic: "shared", partitions: 4, cluster: cluster)
+        var seen: [String] = []
+        try await eventually("the 8 new messages arrive once each") {
+            for consumer in [first, second] {
+                if let batch = try await consumer.nextBatch() {
+                    seen += batch.map(\.text)
+                    consumer.markProcessed(batch)
+                    try await consumer.commit()
+                }
+            }
+            return seen.count >= 8
+        }
+        #expect(seen.sorted() == (0..<8).map { "n\($0)" }.sorted())
+
+        // A graceful leave hands the partitions back with their offsets, at once.
+        try await first.close()
+        try await eventually("the second owns all four") {
+            _ = try await second.nextBatch()
+            return second.assignment.count == 4
+        }
+        let handedBack = second.startPositions.filter { !expectedSecond.contains(Int($0.partition.partition)) }
+        #expect(handedBack.count == 2 && handedBack.allSatisfy { $0.offset == 12 }, "10 + 2 new messages each")
+        try await second.close()
+        #expect(try await client.children("/consumers/\(group)/ids").names.isEmpty)
     }
 
     @Test func aConsumerThatLostItsPartitionCannotMoveItsOffset() async throws {

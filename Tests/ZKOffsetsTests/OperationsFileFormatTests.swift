@@ -1,5 +1,6 @@
 import Testing
 import ZKOffsets
+import ZKOffsetsTool
 
 @Suite("Operations: offsets file formats")
 struct OperationsFileFormatTests {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Testing
 import ZKOffsets
+import ZKOffsetsTool
 
 /// ZooKeeper from `ZK_CONNECT` (loopback default) plus a fresh mock Kafka cluster with topics holding messages,
 /// for the operator tests. Group names are unique per fixture, so tests sharing a server never see each other.

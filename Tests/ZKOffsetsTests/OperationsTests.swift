@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ZKOffsets
+import ZKOffsetsTool
 
 @Suite("Operations against ZooKeeper and the mock cluster", .serialized)
 struct OperationsTests {

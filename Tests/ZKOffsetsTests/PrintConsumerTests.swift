@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import ZKOffsets
+import ZKOffsetsTool
 
 /// A running print-consumer whose stdout lines are collected as they come.
 final class RunningConsumer: Sendable {

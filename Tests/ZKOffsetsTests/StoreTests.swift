@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ZKOffsets
+import ZKOffsetsTool
 
 @Suite("Offset store in ZooKeeper", .serialized, .timeLimit(.minutes(1)))
 struct StoreTests {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Testing
 import ZKOffsets
+import ZKOffsetsTool
 
 /// The real ZooKeeper the tests use (`ZK_CONNECT`, set by scripts/test) and helpers around a mock Kafka cluster.
 enum TestEnvironment {

@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import PrometheusEndpoint
 import ServiceLifecycle
 import ZKOffsets
 
@@ -36,6 +37,16 @@ struct PrintConsumer: AsyncParsableCommand {
         help: "ZooKeeper session timeout (ms); after a crash, a restart waits up to this long for the old owner."
     )
     var sessionTimeoutMs: Int = 10_000
+    @Option(
+        name: .customLong("assignment-strategy"),
+        help: "How members of the group share partitions: range (Kafka's default) or roundrobin.")
+    var assignmentStrategy: String = "range"
+    @Option(
+        name: .customLong("offsets-storage"),
+        help: "Where offsets are kept: zookeeper, dual (both; start from the greater) or kafka (group offsets).")
+    var offsetsStorage: String = "zookeeper"
+    @Option(name: .customLong("metrics-listen"), help: "Serve the consumer's metrics at http://HOST:PORT/metrics.")
+    var metricsListen: String?
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -46,6 +57,12 @@ struct PrintConsumer: AsyncParsableCommand {
         let logger = Logger(label: "print-consumer")
         guard let policy = ResetPolicy(rawValue: reset) else {
             throw ValidationError("--reset must be earliest, latest or none, not '\(reset)'")
+        }
+        guard let strategy = AssignmentStrategy(name: assignmentStrategy) else {
+            throw ValidationError("--assignment-strategy must be range or roundrobin, not '\(assignmentStrategy)'")
+        }
+        guard let storage = OffsetStorage(rawValue: offsetsStorage) else {
+            throw ValidationError("--offsets-storage must be zookeeper, dual or kafka, not '\(offsetsStorage)'")
         }
         let kafkaProperties: [String: String]
         do {
@@ -59,9 +76,12 @@ struct PrintConsumer: AsyncParsableCommand {
                 connectString: zookeeper, sessionTimeout: .milliseconds(sessionTimeoutMs)
             ),
             kafka: KafkaConfiguration(bootstrapServers: bootstrapServer, properties: kafkaProperties),
-            resetPolicy: policy, commitInterval: .milliseconds(commitIntervalMs)
+            resetPolicy: policy, commitInterval: .milliseconds(commitIntervalMs),
+            assignmentStrategy: strategy, offsetStorage: storage
         )
         do {
+            // Before the consumer starts, so that its metrics are created in the served registry.
+            let metrics = try await MetricsEndpoint.servingMetricsSystem(listen: metricsListen)
             let consumer = try await OffsetConsumer.start(configuration, logger: logger)
             let service = ConsumerService(
                 consumer: consumer, stopWhenIdle: exitWhenIdleMs.map { .milliseconds($0) }, maxMessages: maxMessages
@@ -78,7 +98,8 @@ struct PrintConsumer: AsyncParsableCommand {
             }
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
-                    services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+                    services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)]
+                        + (metrics.map { [.init(service: $0)] } ?? []),
                     gracefulShutdownSignals: [.sigterm, .sigint],
                     logger: logger
                 )

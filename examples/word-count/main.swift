@@ -9,6 +9,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import PrometheusEndpoint
 import ServiceLifecycle
 import Synchronization
 import ZKOffsets
@@ -49,6 +50,16 @@ struct WordCount: AsyncParsableCommand {
         help: "ZooKeeper session timeout (ms); after a crash, a restart waits up to this long for the old owner."
     )
     var sessionTimeoutMs: Int = 10_000
+    @Option(
+        name: .customLong("assignment-strategy"),
+        help: "How members of the group share partitions: range (Kafka's default) or roundrobin.")
+    var assignmentStrategy: String = "range"
+    @Option(
+        name: .customLong("offsets-storage"),
+        help: "Where offsets are kept: zookeeper or dual (also Kafka's group offsets; start from the greater).")
+    var offsetsStorage: String = "zookeeper"
+    @Option(name: .customLong("metrics-listen"), help: "Serve the consumer's metrics at http://HOST:PORT/metrics.")
+    var metricsListen: String?
 
     /// Messages per batch. Each batch is one transaction (offsets + one write per distinct word of the batch);
     /// 500 messages of ordinary text stay far below ZooKeeper's 1 MiB request limit.
@@ -65,12 +76,19 @@ struct WordCount: AsyncParsableCommand {
         guard let policy = ResetPolicy(rawValue: reset) else {
             throw ValidationError("--reset must be earliest, latest or none, not '\(reset)'")
         }
-        var kafkaProperties: [String: String] = [:]
-        for property in properties {
-            guard let equals = property.firstIndex(of: "="), equals != property.startIndex else {
-                throw ValidationError("-X takes key=value, not '\(property)'")
-            }
-            kafkaProperties[String(property[..<equals])] = String(property[property.index(after: equals)...])
+        guard let strategy = AssignmentStrategy(name: assignmentStrategy) else {
+            throw ValidationError("--assignment-strategy must be range or roundrobin, not '\(assignmentStrategy)'")
+        }
+        guard let storage = OffsetStorage(rawValue: offsetsStorage), storage != .kafka else {
+            throw ValidationError(
+                "--offsets-storage must be zookeeper or dual, not '\(offsetsStorage)': the counts commit atomically "
+                    + "with the offsets only in ZooKeeper")
+        }
+        let kafkaProperties: [String: String]
+        do {
+            kafkaProperties = try KafkaConfiguration.properties(fromArguments: properties)
+        } catch let error as KafkaError {
+            throw ValidationError(error.message)
         }
         let configuration = ConsumerConfiguration(
             group: group, topics: topic,
@@ -78,33 +96,39 @@ struct WordCount: AsyncParsableCommand {
                 connectString: zookeeper, sessionTimeout: .milliseconds(sessionTimeoutMs)
             ),
             kafka: KafkaConfiguration(bootstrapServers: bootstrapServer, properties: kafkaProperties),
-            resetPolicy: policy, commitInterval: .milliseconds(commitIntervalMs), maxBatchSize: Self.maxBatchSize
+            resetPolicy: policy, commitInterval: .milliseconds(commitIntervalMs),
+            maxBatchSize: Self.maxBatchSize, assignmentStrategy: strategy, offsetStorage: storage
         )
         do {
+            // Before the consumer starts, so that its metrics are created in the served registry.
+            let metrics = try await MetricsEndpoint.servingMetricsSystem(listen: metricsListen)
             let consumer = try await OffsetConsumer.start(configuration, logger: logger)
             let counts: WordCounts
             do {
-                counts = try await WordCounts.load(group: group, client: consumer.zooKeeperClient)
+                counts = try await WordCounts.prepare(group: group, client: consumer.zooKeeperClient)
             } catch {
                 try? await consumer.close()
                 throw error
             }
             let service = ConsumerService(
-                consumer: consumer, stopWhenIdle: exitWhenIdleMs.map { .milliseconds($0) }, maxMessages: maxMessages
+                consumer: consumer, stopWhenIdle: exitWhenIdleMs.map { .milliseconds($0) }, maxMessages: maxMessages,
+                logger: logger
             ) { batch in
-                try counts.operations(counting: batch)
+                try await counts.operations(counting: batch, client: consumer.zooKeeperClient)
             }
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
-                    services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+                    services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)]
+                        + (metrics.map { [.init(service: $0)] } ?? []),
                     gracefulShutdownSignals: [.sigterm, .sigint],
                     logger: logger
                 )
             )
             try await group.run()
-            // The service returned normally, so the last batch's transaction was committed too.
-            counts.committed()
-            FileHandle.standardError.write(Data("word-count: \(counts.summary)\n".utf8))
+            let client = try await ZooKeeperClient.connect(configuration.zookeeper, logger: logger)
+            let summary = try? await counts.summary(client: client)
+            await client.close()
+            FileHandle.standardError.write(Data("word-count: \(summary ?? "counted (no summary: ZooKeeper unreachable)")\n".utf8))
         } catch {
             FileHandle.standardError.write(Data("word-count: error: \(error)\n".utf8))
             throw ExitCode(1)
@@ -112,132 +136,74 @@ struct WordCount: AsyncParsableCommand {
     }
 }
 
-/// The counts of one group as committed in ZooKeeper, with the znode versions the next transaction is
-/// conditional on, and the writes of the batch whose commit is in flight.
-final class WordCounts: Sendable {
-    /// The znode of a word: its count and the data version it has in ZooKeeper.
-    struct Count {
-        var value: Int64
-        var version: Int32
-    }
-
+/// The counts of one group under /wordcount/<group>: each batch reads the current counts of its words and
+/// returns version-conditional writes, committed by ConsumerService with the batch's offsets in one transaction.
+/// Members of a group share words: when another member moved a count first, the transaction fails as a whole and
+/// ConsumerService hands the batch to `operations(counting:)` again, which reads the counts afresh.
+struct WordCounts: Sendable {
     /// The application's share of one transaction (offsets come on top); a batch that needs more is refused
     /// before anything is marked processed.
     static let maxOperationBytes = 512 * 1024
 
-    private struct State {
-        var committed: [String: Count]
-        /// What the in-flight transaction writes. ConsumerService hands out the next batch only after the
-        /// previous batch's transaction succeeded (a failed commit ends the service), so seeing the next batch
-        /// (or a clean end) means these are committed; before that they must not be relied on.
-        var pending: [String: Count] = [:]
-        /// Messages, words and percent-encoded words of the in-flight transaction.
-        var pendingTally: (messages: Int, words: Int, escaped: Int)?
-        var messages = 0
-        var words = 0
-        var escaped = 0
-        var transactions = 0
-
-        mutating func promotePending() {
-            committed.merge(pending) { _, new in new }
-            pending = [:]
-            if let tally = pendingTally {
-                messages += tally.messages
-                words += tally.words
-                escaped += tally.escaped
-                transactions += 1
-            }
-            pendingTally = nil
-        }
-    }
-
     let root: String
-    private let state: Mutex<State>
 
-    private init(root: String, counts: [String: Count]) {
-        self.root = root
-        self.state = Mutex(State(committed: counts))
-    }
-
-    /// Reads every count under /wordcount/<group> (creating the path), with pipelined reads.
-    /// A count that is not a plain decimal is an error naming the znode; nothing is overwritten.
-    static func load(group: String, client: ZooKeeperClient) async throws -> WordCounts {
+    /// Creates /wordcount/<group>; a count that is not a plain decimal is found when a batch reads it.
+    static func prepare(group: String, client: ZooKeeperClient) async throws -> WordCounts {
         let root = "/wordcount/\(group)"
         try await client.ensurePath(root)
-        let names = try await client.children(root).names
-        var counts: [String: Count] = [:]
-        for (name, result) in zip(names, await client.getData(names.map { "\(root)/\($0)" })) {
-            let node: NodeData
-            switch result {
-            case .success(let data): node = data
-            case .failure(let error) where error.code == .noNode: continue  // deleted meanwhile: counts from zero
-            case .failure(let error): throw error
-            }
-            guard let text = node.string, !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-                let value = Int64(text)
-            else {
-                throw WordCountError("\(root)/\(name) holds \(node.bytes), not a plain decimal count; left as it is")
-            }
-            counts[name] = Count(value: value, version: node.stat.version)
-        }
-        return WordCounts(root: root, counts: counts)
+        return WordCounts(root: root)
     }
 
-    /// The writes that add `batch`'s words to the counts: a setData conditional on the version last committed
-    /// for known words (so a count moved by anyone else fails the whole transaction), a create for new words.
-    func operations(counting batch: [KafkaMessage]) throws -> [ZooKeeperOperation] {
+    /// The writes that add `batch`'s words to the counts: a setData conditional on the version just read for
+    /// known words (so a count moved by anyone else fails the whole transaction), a create for new words.
+    func operations(counting batch: [KafkaMessage], client: ZooKeeperClient) async throws -> [ZooKeeperOperation] {
         var increments: [String: Int64] = [:]
-        var words = 0
-        var escaped = 0
         for message in batch {
             for word in message.value.split(whereSeparator: Self.isWhitespace) {
-                let name = Self.znodeName(word)
-                if name.utf8.count != word.count { escaped += 1 }
-                increments[name, default: 0] += 1
-                words += 1
+                increments[Self.znodeName(word), default: 0] += 1
             }
         }
-        return try state.withLock { state in
-            state.promotePending()
-            var operations: [ZooKeeperOperation] = []
-            var pending: [String: Count] = [:]
-            var bytes = 0
-            for (name, increment) in increments.sorted(by: { $0.key < $1.key }) {
-                let path = "\(root)/\(name)"
-                let operation: ZooKeeperOperation
-                if let count = state.committed[name] {
-                    let value = count.value + increment
-                    operation = .setData(path, data: Array(String(value).utf8), version: count.version)
-                    pending[name] = Count(value: value, version: count.version + 1)  // setData bumps it by one
-                } else {
-                    operation = .create(path, data: Array(String(increment).utf8))
-                    pending[name] = Count(value: increment, version: 0)
+        let names = increments.keys.sorted()
+        let current = await client.getData(names.map { "\(root)/\($0)" })
+        var operations: [ZooKeeperOperation] = []
+        var bytes = 0
+        for (name, result) in zip(names, current) {
+            let path = "\(root)/\(name)"
+            let increment = increments[name]!
+            let operation: ZooKeeperOperation
+            switch result {
+            case .success(let node):
+                guard let text = node.string, !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+                    let value = Int64(text)
+                else {
+                    throw WordCountError("\(path) holds \(node.bytes), not a plain decimal count; left as it is")
                 }
-                bytes += operation.estimatedRequestSize
-                operations.append(operation)
+                operation = .setData(path, data: Array(String(value + increment).utf8), version: node.stat.version)
+            case .failure(let error) where error.code == .noNode:
+                operation = .create(path, data: Array(String(increment).utf8))
+            case .failure(let error):
+                throw error
             }
-            guard bytes <= Self.maxOperationBytes else {
-                throw WordCountError(
-                    "a batch of \(batch.count) messages needs \(operations.count) count updates (about \(bytes) "
-                        + "bytes), more than one ZooKeeper transaction takes; nothing of it was committed"
-                )
-            }
-            state.pending = pending
-            state.pendingTally = (batch.count, words, escaped)
-            return operations
+            bytes += operation.estimatedRequestSize
+            operations.append(operation)
         }
+        guard bytes <= Self.maxOperationBytes else {
+            throw WordCountError(
+                "a batch of \(batch.count) messages needs \(operations.count) count updates (about \(bytes) "
+                    + "bytes), more than one ZooKeeper transaction takes; nothing of it was committed"
+            )
+        }
+        return operations
     }
 
-    /// Records that the last transaction was committed (called after a clean end of the service).
-    func committed() {
-        state.withLock { $0.promotePending() }
-    }
-
-    var summary: String {
-        state.withLock { state in
-            "counted \(state.words) words in \(state.messages) messages (\(state.transactions) transactions, "
-                + "\(state.escaped) words percent-encoded); \(state.committed.count) distinct words in \(root)"
+    /// What /wordcount/<group> holds: distinct words and their total.
+    func summary(client: ZooKeeperClient) async throws -> String {
+        let names = try await client.children(root).names
+        var total: Int64 = 0
+        for case .success(let node) in await client.getData(names.map { "\(root)/\($0)" }) {
+            total += node.string.flatMap { Int64($0) } ?? 0
         }
+        return "counted: \(root) holds \(names.count) distinct words, \(total) in all"
     }
 
     /// Space, tab, newline, vertical tab, form feed, carriage return.

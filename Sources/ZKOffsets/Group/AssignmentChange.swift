@@ -1,0 +1,21 @@
+/// A change of a member's partitions: what it gave up and what it took, after a rebalance.
+public struct AssignmentChange: Sendable, Hashable, CustomStringConvertible {
+    /// Partitions now consumed by this member (their start positions are in `OffsetConsumer.startPositions`).
+    public var assigned: [TopicPartition]
+    /// Partitions given up: their processed offsets were committed with the release of their owner znodes,
+    /// and no message of them is handed out any more.
+    public var revoked: [TopicPartition]
+    /// Every partition of the member after the change.
+    public var assignment: [TopicPartition]
+
+    public init(assigned: [TopicPartition], revoked: [TopicPartition], assignment: [TopicPartition]) {
+        self.assigned = assigned
+        self.revoked = revoked
+        self.assignment = assignment
+    }
+
+    public var description: String {
+        "assigned [\(assigned.map(\.description).joined(separator: ", "))], "
+            + "revoked [\(revoked.map(\.description).joined(separator: ", "))], now \(assignment.count) partition(s)"
+    }
+}

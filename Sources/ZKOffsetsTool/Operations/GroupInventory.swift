@@ -1,0 +1,203 @@
+import ZKOffsets
+
+/// One offset znode as stored: its path, its exact bytes, its Stat, and the offset when the bytes decode.
+public struct StoredOffsetNode: Sendable, Equatable {
+    /// `/consumers/<group>/offsets/<topic>/<partition>`.
+    public var path: String
+    /// The data exactly as stored.
+    public var bytes: [UInt8]
+    /// The znode's Stat (version for conditional writes, mtime for the age of the last commit).
+    public var stat: ZNodeStat
+    /// The decoded offset (tolerating surrounding whitespace, as readers do); nil when the data is malformed.
+    public var offset: Int64?
+
+    public init(path: String, bytes: [UInt8], stat: ZNodeStat) {
+        self.path = path
+        self.bytes = bytes
+        self.stat = stat
+        self.offset = try? OffsetValue.decode(bytes, path: path)
+    }
+
+    /// True when the data is not a decimal offset at all.
+    public var isMalformed: Bool { offset == nil }
+
+    /// The error that names the znode and its bytes, when malformed.
+    public var malformedError: OffsetError? {
+        do {
+            _ = try OffsetValue.decode(bytes, path: path)
+            return nil
+        } catch {
+            return error
+        }
+    }
+}
+
+/// A group under `/consumers`, with its topics (those that have offsets) and its live members.
+public struct GroupSummary: Sendable, Equatable, Codable {
+    public var group: String
+    public var topics: [String]
+    public var members: [String]
+
+    public init(group: String, topics: [String], members: [String]) {
+        self.group = group
+        self.topics = topics
+        self.members = members
+    }
+}
+
+/// Reads what ZooKeeper holds for consumer groups in Kafka 0.8's layout; never writes.
+///
+/// Every name is validated before a path is built from it, and reads are pipelined.
+public struct GroupInventory: Sendable {
+    public let client: ZooKeeperClient
+
+    public init(client: ZooKeeperClient) {
+        self.client = client
+    }
+
+    /// Every group under `/consumers`, sorted, with its topics and live member ids (children of `ids`).
+    public func groups() async throws -> [GroupSummary] {
+        let names: [String]
+        do {
+            names = try await client.children(OffsetLayout.consumersRoot).names.sorted()
+        } catch {
+            if error.code == .noNode { return [] }
+            throw error
+        }
+        let layouts = names.compactMap { try? OffsetLayout(group: $0) }
+        let topics = await client.children(layouts.map(\.offsetsPath))
+        let members = await client.children(layouts.map(\.idsPath))
+        var result: [GroupSummary] = []
+        for (index, layout) in layouts.enumerated() {
+            result.append(
+                GroupSummary(
+                    group: layout.group, topics: try Self.names(topics[index]), members: try Self.names(members[index])
+                ))
+        }
+        return result
+    }
+
+    /// True when `/consumers/<group>` exists.
+    public func exists(group: String) async throws -> Bool {
+        let layout = try OffsetLayout(group: group)
+        return try await client.exists(layout.groupPath) != nil
+    }
+
+    /// Throws `invalidInput` ("unknown group") when `/consumers/<group>` does not exist.
+    public func requireExisting(group: String) async throws {
+        if try await !exists(group: group) {
+            throw OffsetError(.invalidInput, "unknown group '\(group)': \(OffsetLayout.consumersRoot)/\(group) does not exist")
+        }
+    }
+
+    /// The live member ids of the group (children of `/consumers/<group>/ids`), sorted.
+    public func members(group: String) async throws -> [String] {
+        let layout = try OffsetLayout(group: group)
+        return try Self.names(await client.children([layout.idsPath])[0])
+    }
+
+    /// The topics that have an offsets directory for the group, sorted.
+    public func topics(group: String) async throws -> [String] {
+        let layout = try OffsetLayout(group: group)
+        return try Self.names(await client.children([layout.offsetsPath])[0])
+    }
+
+    /// Children of `offsets/<topic>`: partition numbers (sorted) and any child that is not a partition number.
+    public func partitionChildren(group: String, topic: String) async throws -> (partitions: [Int32], other: [String]) {
+        let layout = try OffsetLayout(group: group)
+        try OffsetLayout.validateTopic(topic)
+        let names = try Self.names(await client.children([layout.offsetsPath(topic: topic)])[0])
+        var partitions: [Int32] = []
+        var other: [String] = []
+        for name in names {
+            if let number = Int32(name), number >= 0, String(number) == name {
+                partitions.append(number)
+            } else {
+                other.append(name)
+            }
+        }
+        return (partitions.sorted(), other)
+    }
+
+    /// Every offset znode of the group under `topics` (all stored topics when nil), read in one pipelined batch.
+    /// Topic names found in ZooKeeper that are not valid topic names are skipped (`verify` reports them).
+    public func offsets(group: String, topics: [String]? = nil) async throws -> [TopicPartition: StoredOffsetNode] {
+        let layout = try OffsetLayout(group: group)
+        for topic in topics ?? [] { try OffsetLayout.validateTopic(topic) }
+        var partitions: [TopicPartition] = []
+        let names: [String]
+        if let topics { names = topics } else { names = try await self.topics(group: group) }
+        for topic in names where (try? OffsetLayout.validateTopic(topic)) != nil {
+            partitions += try await partitionChildren(group: group, topic: topic).partitions.map {
+                TopicPartition(topic: topic, partition: $0)
+            }
+        }
+        return try await read(layout: layout, partitions)
+    }
+
+    /// The offset znodes of exactly these partitions (absent from the result when there is no znode).
+    public func offsets(group: String, partitions: [TopicPartition]) async throws -> [TopicPartition: StoredOffsetNode] {
+        let layout = try OffsetLayout(group: group)
+        for topic in Set(partitions.map(\.topic)) { try OffsetLayout.validateTopic(topic) }
+        return try await read(layout: layout, partitions)
+    }
+
+    private func read(layout: OffsetLayout, _ partitions: [TopicPartition]) async throws -> [TopicPartition: StoredOffsetNode] {
+        let paths = partitions.map { layout.offsetPath($0) }
+        var result: [TopicPartition: StoredOffsetNode] = [:]
+        for (index, read) in await client.getData(paths).enumerated() {
+            switch read {
+            case .success(let node):
+                result[partitions[index]] = StoredOffsetNode(path: paths[index], bytes: node.bytes, stat: node.stat)
+            case .failure(let error) where error.code == .noNode:
+                continue
+            case .failure(let error):
+                throw error
+            }
+        }
+        return result
+    }
+
+    /// The owners of the group's partitions under `topic`: partition -> owner data (`<consumerId>-<thread>`).
+    public func owners(group: String, topic: String) async throws -> [Int32: String] {
+        let layout = try OffsetLayout(group: group)
+        try OffsetLayout.validateTopic(topic)
+        let names = try Self.names(await client.children([layout.ownersPath(topic: topic)])[0])
+        let numbers = names.compactMap { Int32($0) }
+        let reads = await client.getData(numbers.map { layout.ownerPath(TopicPartition(topic: topic, partition: $0)) })
+        var result: [Int32: String] = [:]
+        for (number, read) in zip(numbers, reads) {
+            switch read {
+            case .success(let node): result[number] = String(decoding: node.bytes, as: UTF8.self)
+            case .failure(let error) where error.code == .noNode: continue
+            case .failure(let error): throw error
+            }
+        }
+        return result
+    }
+
+    /// The topics that have an owners directory for the group.
+    public func ownedTopics(group: String) async throws -> [String] {
+        let layout = try OffsetLayout(group: group)
+        return try Self.names(await client.children([layout.ownersPath])[0])
+    }
+
+    /// Throws a refusal naming the members when the group has live members (children of `ids`).
+    public func refuseIfActive(group: String, force: Bool) async throws {
+        let members = try await members(group: group)
+        if !members.isEmpty && !force {
+            throw OperationRefusal(
+                "group '\(group)' has \(members.count) live member(s) in ZooKeeper (\(members.joined(separator: ", "))) "
+                    + "under /consumers/\(group)/ids: stop its consumers first, or pass --force; nothing was written"
+            )
+        }
+    }
+
+    private static func names(_ result: Result<[String], ZooKeeperError>) throws -> [String] {
+        switch result {
+        case .success(let names): return names.sorted()
+        case .failure(let error) where error.code == .noNode: return []
+        case .failure(let error): throw error
+        }
+    }
+}

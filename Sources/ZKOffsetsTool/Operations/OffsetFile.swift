@@ -1,0 +1,245 @@
+import ZKOffsets
+import Foundation
+
+/// The file formats of `export` and `import`.
+public enum OffsetFileFormat: String, Sendable, CaseIterable, Codable {
+    /// Kafka's ExportZkOffsets/ImportZkOffsets: `/consumers/<group>/offsets/<topic>/<partition>:<offset>` a line.
+    case zk
+    /// `group,topic,partition,offset` a line, no header.
+    case csv
+    /// One JSON object a line (JSON Lines), one line per group:
+    /// `{"groupid":"<group>","offsets":{"<topic>":{"<partition>":<offset>}}}`.
+    case json
+}
+
+/// One offset of one group, as a file line holds it.
+public struct OffsetEntry: Sendable, Hashable, Comparable {
+    public var group: String
+    public var partition: TopicPartition
+    /// The next offset to consume.
+    public var offset: Int64
+
+    public init(group: String, partition: TopicPartition, offset: Int64) {
+        self.group = group
+        self.partition = partition
+        self.offset = offset
+    }
+
+    public static func < (lhs: OffsetEntry, rhs: OffsetEntry) -> Bool {
+        (lhs.group, lhs.partition) < (rhs.group, rhs.partition)
+    }
+}
+
+/// Bad lines of an offsets file, each with its 1-based line number. Nothing is written when a file has one.
+public struct OffsetFileError: Error, Sendable, Equatable, CustomStringConvertible {
+    public struct Problem: Sendable, Equatable {
+        /// 1-based line number; 0 for the file as a whole.
+        public var line: Int
+        public var message: String
+    }
+
+    public var problems: [Problem]
+
+    public init(_ problems: [Problem]) {
+        self.problems = problems
+    }
+
+    /// The line numbers that are bad.
+    public var lines: [Int] { problems.map(\.line) }
+
+    public var description: String {
+        problems.map { $0.line > 0 ? "line \($0.line): \($0.message)" : $0.message }.joined(separator: "\n")
+    }
+}
+
+/// Writes and strictly parses offsets files. `parse(render(x))` is `x`, and `render` is deterministic (groups,
+/// topics and partitions sorted), so an export imported and exported again gives the same bytes.
+public enum OffsetFile {
+    /// The file text: every line ends with `\n`; sorted by group, topic, partition.
+    public static func render(_ entries: [OffsetEntry], format: OffsetFileFormat) -> String {
+        let sorted = entries.sorted()
+        switch format {
+        case .zk:
+            return sorted.map {
+                "\(OffsetLayout.consumersRoot)/\($0.group)/offsets/\($0.partition.topic)/\($0.partition.partition):\($0.offset)\n"
+            }.joined()
+        case .csv:
+            return sorted.map { "\($0.group),\($0.partition.topic),\($0.partition.partition),\($0.offset)\n" }.joined()
+        case .json:
+            var lines: [String] = []
+            var index = 0
+            while index < sorted.count {
+                let group = sorted[index].group
+                var topics: [(String, [(Int32, Int64)])] = []
+                while index < sorted.count && sorted[index].group == group {
+                    let entry = sorted[index]
+                    if topics.last?.0 != entry.partition.topic { topics.append((entry.partition.topic, [])) }
+                    topics[topics.count - 1].1.append((entry.partition.partition, entry.offset))
+                    index += 1
+                }
+                let offsets = JSONText.object(
+                    topics.map { topic, partitions in
+                        (topic, JSONText.object(partitions.map { (String($0.0), String($0.1)) }))
+                    })
+                lines.append(JSONText.object([("groupid", JSONText.string(group)), ("offsets", offsets)]) + "\n")
+            }
+            return lines.joined()
+        }
+    }
+
+    /// The format of a file by its first non-blank line: `/` is zk, `{` is json, anything else csv.
+    public static func detect(_ text: String) -> OffsetFileFormat {
+        let first = lines(text).first { !$0.text.isEmpty }?.text ?? ""
+        if first.hasPrefix("/") { return .zk }
+        if first.hasPrefix("{") { return .json }
+        return .csv
+    }
+
+    /// Parses every line; throws `OffsetFileError` listing every bad line (names, numbers, offsets that are not
+    /// canonical decimals, duplicates) so that nothing is applied from a half-bad file. Blank lines are skipped.
+    /// With `defaultGroup`, csv lines may also be `topic,partition,offset` (kafka-consumer-groups' reset file).
+    public static func parse(
+        _ text: String, format requested: OffsetFileFormat? = nil, defaultGroup: String? = nil
+    ) throws(OffsetFileError) -> [OffsetEntry] {
+        let format = requested ?? detect(text)
+        var entries: [(line: Int, entry: OffsetEntry)] = []
+        var problems: [OffsetFileError.Problem] = []
+        for (number, line) in lines(text) where !line.isEmpty {
+            do {
+                let parsed = try parseLine(line, format: format, defaultGroup: defaultGroup)
+                entries += parsed.map { (number, $0) }
+            } catch {
+                problems.append(.init(line: number, message: error.message))
+            }
+        }
+        var firstLine: [String: Int] = [:]
+        for (number, entry) in entries {
+            let key = "\(entry.group)\u{0}\(entry.partition.topic)\u{0}\(entry.partition.partition)"
+            if let earlier = firstLine[key] {
+                problems.append(
+                    .init(
+                        line: number,
+                        message: "group '\(entry.group)' \(entry.partition) appears again (first on line \(earlier))"))
+            } else {
+                firstLine[key] = number
+            }
+        }
+        if entries.isEmpty && problems.isEmpty {
+            problems.append(.init(line: 0, message: "the file holds no offsets"))
+        }
+        if !problems.isEmpty { throw OffsetFileError(problems.sorted { $0.line < $1.line }) }
+        return entries.map(\.entry)
+    }
+
+    // MARK: Lines
+
+    private struct LineError: Error {
+        var message: String
+        init(_ message: String) { self.message = message }
+    }
+
+    private static func lines(_ text: String) -> [(number: Int, text: Substring)] {
+        var result: [(Int, Substring)] = []
+        // Split on scalars, not Characters: "\r\n" is one Character, and a line break or separator followed by a
+        // combining mark would join the next text.
+        var parts = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map(Substring.init)
+        if parts.last == "" { parts.removeLast() }
+        for (index, part) in parts.enumerated() {
+            let line = part.unicodeScalars.last == "\r" ? Substring(part.unicodeScalars.dropLast()) : part
+            result.append((index + 1, line))
+        }
+        return result
+    }
+
+    private static func parseLine(
+        _ line: Substring, format: OffsetFileFormat, defaultGroup: String?
+    ) throws(LineError) -> [OffsetEntry] {
+        switch format {
+        case .zk: return [try zkLine(line)]
+        case .csv: return [try csvLine(line, defaultGroup: defaultGroup)]
+        case .json: return try jsonLine(line)
+        }
+    }
+
+    private static func zkLine(_ line: Substring) throws(LineError) -> OffsetEntry {
+        let prefix = OffsetLayout.consumersRoot + "/"
+        let scalars = line.unicodeScalars
+        guard scalars.starts(with: prefix.unicodeScalars), let colon = scalars.lastIndex(of: ":") else {
+            throw LineError("expected /consumers/<group>/offsets/<topic>/<partition>:<offset>, got '\(shown(line))'")
+        }
+        let start = scalars.index(scalars.startIndex, offsetBy: prefix.unicodeScalars.count)
+        let parts = scalars[start..<colon].split(separator: "/", omittingEmptySubsequences: false).map(Substring.init)
+        guard parts.count == 4, parts[1] == "offsets" else {
+            throw LineError("expected /consumers/<group>/offsets/<topic>/<partition>:<offset>, got '\(shown(line))'")
+        }
+        return try entry(
+            group: parts[0], topic: parts[2], partition: parts[3],
+            offset: Substring(scalars[scalars.index(after: colon)...]))
+    }
+
+    private static func csvLine(_ line: Substring, defaultGroup: String?) throws(LineError) -> OffsetEntry {
+        // Topics have no commas, group ids may: the last three fields are topic, partition, offset.
+        let fields = line.unicodeScalars.split(separator: ",", omittingEmptySubsequences: false).map(Substring.init)
+        if fields.count == 3, let defaultGroup {
+            return try entry(group: Substring(defaultGroup), topic: fields[0], partition: fields[1], offset: fields[2])
+        }
+        guard fields.count >= 4 else {
+            throw LineError(
+                "expected group,topic,partition,offset"
+                    + (defaultGroup == nil ? "" : " or topic,partition,offset") + ", got '\(shown(line))'")
+        }
+        let count = fields.count
+        let group = fields[0..<(count - 3)].joined(separator: ",")
+        return try entry(
+            group: Substring(group), topic: fields[count - 3], partition: fields[count - 2], offset: fields[count - 1])
+    }
+
+    private struct JSONLine: Decodable {
+        var groupid: String
+        var offsets: [String: [String: Int64]]
+    }
+
+    private static func jsonLine(_ line: Substring) throws(LineError) -> [OffsetEntry] {
+        let decoded: JSONLine
+        do {
+            decoded = try JSONDecoder().decode(JSONLine.self, from: Data(line.utf8))
+        } catch {
+            throw LineError(
+                "expected {\"groupid\":\"<group>\",\"offsets\":{\"<topic>\":{\"<partition>\":<offset>}}} "
+                    + "with whole-number offsets, got '\(shown(line))'")
+        }
+        var entries: [OffsetEntry] = []
+        for (topic, partitions) in decoded.offsets.sorted(by: { $0.key < $1.key }) {
+            for (partition, offset) in partitions.sorted(by: { $0.key < $1.key }) {
+                entries.append(
+                    try entry(
+                        group: Substring(decoded.groupid), topic: Substring(topic), partition: Substring(partition),
+                        offset: Substring(String(offset))))
+            }
+        }
+        return entries
+    }
+
+    private static func entry(
+        group: Substring, topic: Substring, partition: Substring, offset: Substring
+    ) throws(LineError) -> OffsetEntry {
+        do {
+            try OffsetLayout.validateGroup(String(group))
+            try OffsetLayout.validateTopic(String(topic))
+        } catch {
+            throw LineError(error.message)
+        }
+        guard OffsetValue.isCanonical(Array(partition.utf8)), let number = Int32(partition) else {
+            throw LineError("'\(shown(partition))' is not a partition number")
+        }
+        guard OffsetValue.isCanonical(Array(offset.utf8)), let value = Int64(offset) else {
+            throw LineError("'\(shown(offset))' is not an offset (a decimal number >= 0, no sign, no spaces)")
+        }
+        return OffsetEntry(group: String(group), partition: TopicPartition(topic: String(topic), partition: number), offset: value)
+    }
+
+    private static func shown(_ text: Substring) -> String {
+        let value = String(text.prefix(120)).escapedForDisplay
+        return text.count > 120 ? value + "..." : value
+    }
+}
