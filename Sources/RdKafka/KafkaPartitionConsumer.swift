@@ -1,3 +1,4 @@
+import BlockingCalls
 import CRdKafka
 import Foundation
 import Logging
@@ -148,7 +149,7 @@ public final class KafkaPartitionConsumer: Sendable {
         let queue = self.queue
         let logger = self.logger
         let limit = max(1, maxMessages)
-        let timeoutMs = timeout.rdKafkaMilliseconds
+        let timeoutMs = timeout.timeoutMilliseconds
         let batch = try await worker.run {
             guard !client.isDestroyed else { throw KafkaError(code: .closed, message: "the consumer is closed") }
             return RDKafkaConsumerPoll.batch(

@@ -1,3 +1,4 @@
+import BlockingCalls
 import CRdKafka
 import Logging
 import Synchronization
@@ -65,8 +66,8 @@ public final class KafkaProducer: Sendable {
     public func flush(timeout: Duration = .seconds(30)) async throws {
         let client = self.client
         guard !client.isDestroyed else { throw KafkaError(code: .closed, message: "the producer is closed") }
-        let (result, queued) = try await runOnDedicatedThread(name: "rdkafka-flush") {
-            let result = rd_kafka_flush(client.handle, timeout.rdKafkaMilliseconds)
+        let (result, queued) = await runOnDedicatedThread(name: "rdkafka-flush") {
+            let result = rd_kafka_flush(client.handle, timeout.timeoutMilliseconds)
             return (result.rawValue, rd_kafka_outq_len(client.handle))
         }
         let tally = client.context.takeDeliveryTally()

@@ -1,3 +1,4 @@
+import BlockingCalls
 import CRdKafka
 import Logging
 import Synchronization
