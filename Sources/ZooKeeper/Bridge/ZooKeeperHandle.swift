@@ -1,3 +1,4 @@
+import BlockingCalls
 import CZooKeeper
 import Dispatch
 import Glibc
@@ -55,7 +56,7 @@ final class ZooKeeperHandle: Sendable {
         let hosts = connectString.description
         let timeoutMillis = Int32(clamping: sessionTimeout.milliseconds)
         let opaqueContext = UnsafeSendable(context.toOpaque())
-        let created = await BlockingThread.run("zookeeper-init") { () -> UnsafeSendable<(OpaquePointer?, Int32)> in
+        let created = await runOnDedicatedThread(name: "zookeeper-init") { () -> UnsafeSendable<(OpaquePointer?, Int32)> in
             var clientID = clientid_t()
             if let session {
                 clientID.client_id = session.id
@@ -200,10 +201,4 @@ final class ZooKeeperHandle: Sendable {
         sessionContext.release()
         closed.leave()
     }
-}
-
-/// Carries a value the compiler cannot prove Sendable across a thread hop where only one side touches it.
-struct UnsafeSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }
