@@ -38,9 +38,14 @@ let package = Package(
             pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev"])]
         ),
+        // Calling blocking C APIs from async code: a thread per blocking call, a box for a value handed to that
+        // thread, timeouts in C milliseconds. Shared by ZooKeeper, RdKafka and the tool; no C, no dependencies,
+        // `package` access only (not a product, nothing of it is public API).
+        .target(name: "BlockingCalls"),
         .target(
             name: "ZooKeeper",
             dependencies: [
+                "BlockingCalls",
                 "CZooKeeper",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -48,6 +53,7 @@ let package = Package(
         .target(
             name: "RdKafka",
             dependencies: [
+                "BlockingCalls",
                 "CRdKafka",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -67,6 +73,7 @@ let package = Package(
         .target(
             name: "ZKOffsetsTool",
             dependencies: [
+                "BlockingCalls",
                 "ZKOffsets",
                 .product(name: "Logging", package: "swift-log"),
             ]

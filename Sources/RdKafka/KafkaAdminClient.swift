@@ -1,3 +1,4 @@
+import BlockingCalls
 import Logging
 
 /// Reads cluster state: metadata, watermarks, offsets for timestamps, and broker-side (Kafka-stored) group offsets.
@@ -126,7 +127,7 @@ public final class KafkaAdminClient: Sendable {
         let client = try openClient()
         let unique = Array(Set(partitions))
         return try await runOnDedicatedThread(name: "rdkafka-offset-fetch") {
-            try client.committedOffsets(group: group, partitions: unique, timeoutMs: timeout.rdKafkaMilliseconds)
+            try client.committedOffsets(group: group, partitions: unique, timeoutMs: timeout.timeoutMilliseconds)
         }
     }
 
@@ -144,7 +145,7 @@ public final class KafkaAdminClient: Sendable {
         guard !offsets.isEmpty else { return }
         let client = try openClient()
         try await runOnDedicatedThread(name: "rdkafka-offset-commit") {
-            try client.commitOffsets(group: group, offsets: offsets, timeoutMs: timeout.rdKafkaMilliseconds)
+            try client.commitOffsets(group: group, offsets: offsets, timeoutMs: timeout.timeoutMilliseconds)
         }
         logger.info("committed offsets to Kafka", metadata: ["group": "\(group)", "partitions": "\(offsets.count)"])
     }
@@ -158,7 +159,7 @@ public final class KafkaAdminClient: Sendable {
         try Self.validate(group: group)
         let client = try openClient()
         return try await runOnDedicatedThread(name: "rdkafka-list-groups") {
-            try client.groupMembers(group: group, timeoutMs: timeout.rdKafkaMilliseconds)
+            try client.groupMembers(group: group, timeoutMs: timeout.timeoutMilliseconds)
         }
     }
 
@@ -213,7 +214,7 @@ public final class KafkaAdminClient: Sendable {
 
     private static func remaining(until deadline: ContinuousClock.Instant) -> Int32 {
         // At least 1 ms: librdkafka treats 0 as "don't wait" and fails at once even if the answer is cached.
-        max(1, (deadline - .now).rdKafkaMilliseconds)
+        max(1, (deadline - .now).timeoutMilliseconds)
     }
 
     private static func unknownTopic(_ name: String) -> KafkaError {

@@ -1,8 +1,10 @@
 /// An error from Kafka or librdkafka, with the partition it concerns when that is known.
 ///
+/// Shaped like `ZooKeeperError`: a `Code` of static constants (codes can be added without breaking users), the
+/// context that helps (topic, partition), `isRetryable`, and a `description` with the code and the message.
 /// `description` contains the code, the topic/partition and librdkafka's message; it never contains
-/// property values of the configuration (passwords stay out of logs).
-public struct KafkaError: Error, Sendable, CustomStringConvertible {
+/// property values of the configuration (passwords stay out of logs). Two errors are equal when every field is.
+public struct KafkaError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What went wrong, as a small open set of well-known codes; librdkafka codes with no name here
     /// are kept as `.librdkafka(rawValue)`.
     public struct Code: Hashable, Sendable, CustomStringConvertible {

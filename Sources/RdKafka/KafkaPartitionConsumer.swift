@@ -1,4 +1,4 @@
-import CRdKafka
+import BlockingCalls
 import Foundation
 import Logging
 import Synchronization
@@ -31,10 +31,9 @@ public final class KafkaPartitionConsumer: Sendable {
         "queued.max.messages.kbytes": "16384",
     ]
 
-    // Teardown order (close() or deinit, on the worker): consumer_close, release `queue`, destroy the handle;
-    // `client` holds the callback context until after that.
-    private let client: RDKafkaClient
-    private let queue: ConsumerQueue
+    // Torn down on the worker (close() or deinit), after any poll still running there; `RDKafkaConsumer.close`
+    // keeps the teardown order.
+    private let consumer: RDKafkaConsumer
     private let worker: BlockingWorker
     private let logger: Logger
     // Errors read in a batch that also carried messages: thrown by the following calls, one each.
@@ -48,28 +47,18 @@ public final class KafkaPartitionConsumer: Sendable {
         self.logger = logger
         var defaults = Self.defaultProperties
         defaults["group.id"] = "rdkafka-swift-manual-\(UUID().uuidString.lowercased())"
-        let client = try RDKafkaClient.make(
-            kind: .consumer, configuration: configuration, defaults: defaults, enforced: Self.enforcedProperties,
-            logger: logger)
-        // Fetched messages, errors and events all arrive on the one consumer queue we poll.
-        rd_kafka_poll_set_consumer(client.handle)
-        guard let queue = rd_kafka_queue_get_consumer(client.handle) else {
-            client.destroy()
-            throw KafkaError(code: .invalidConfiguration, message: "librdkafka returned no consumer queue")
-        }
-        self.client = client
-        self.queue = ConsumerQueue(pointer: queue)
+        consumer = try RDKafkaConsumer(
+            configuration: configuration, defaults: defaults, enforced: Self.enforcedProperties, logger: logger)
         worker = BlockingWorker(name: "rdkafka-consumer")
     }
 
     deinit {
-        guard !client.isDestroyed else { return }
+        guard !consumer.isClosed else { return }
         // close() was not called: tear down on the worker, after any poll still running there.
-        let client = self.client
-        let queue = self.queue
+        let consumer = self.consumer
         let worker = self.worker
         Task.detached {
-            _ = try? await worker.run { Self.tearDown(client: client, queue: queue) }
+            _ = try? await worker.run { consumer.close() }
             worker.stop()
         }
     }
@@ -80,11 +69,8 @@ public final class KafkaPartitionConsumer: Sendable {
     /// `KafkaAdminClient.watermarks` first).
     public func assign(_ starts: [TopicPartition: Int64]) throws {
         try checkOpen()
-        let list = try Self.startList(starts)
-        let error = rd_kafka_assign(client.handle, list.pointer)
-        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw KafkaError(rdKafka: error, context: "assigning \(starts.count) partition(s)")
-        }
+        try Self.requireExplicit(starts)
+        try consumer.assign(starts)
         logger.info("assigned partitions", metadata: ["partitions": "\(starts.count)"])
     }
 
@@ -93,11 +79,8 @@ public final class KafkaPartitionConsumer: Sendable {
     public func addPartitions(_ starts: [TopicPartition: Int64]) throws {
         try checkOpen()
         guard !starts.isEmpty else { return }
-        let list = try Self.startList(starts)
-        if let error = rd_kafka_incremental_assign(client.handle, list.pointer) {
-            defer { rd_kafka_error_destroy(error) }
-            throw KafkaError(rdKafkaError: error, context: "adding \(starts.count) partition(s)")
-        }
+        try Self.requireExplicit(starts)
+        try consumer.incrementalAssign(starts)
         logger.info("added partitions", metadata: ["partitions": "\(starts.count)"])
     }
 
@@ -106,11 +89,7 @@ public final class KafkaPartitionConsumer: Sendable {
     public func removePartitions(_ partitions: [TopicPartition]) throws {
         try checkOpen()
         guard !partitions.isEmpty else { return }
-        let list = RDKafkaTopicPartitionList(partitions)
-        if let error = rd_kafka_incremental_unassign(client.handle, list.pointer) {
-            defer { rd_kafka_error_destroy(error) }
-            throw KafkaError(rdKafkaError: error, context: "removing \(partitions.count) partition(s)")
-        }
+        try consumer.incrementalUnassign(partitions)
         logger.info("removed partitions", metadata: ["partitions": "\(partitions.count)"])
     }
 
@@ -119,8 +98,7 @@ public final class KafkaPartitionConsumer: Sendable {
     public func pause(_ partitions: [TopicPartition]) throws {
         try checkOpen()
         try requireAssigned(partitions, action: "pause")
-        let list = RDKafkaTopicPartitionList(partitions)
-        try Self.check(rd_kafka_pause_partitions(client.handle, list.pointer), list: list, action: "pausing")
+        try consumer.pause(partitions)
     }
 
     /// Resumes fetching paused partitions from where they stopped. Throws `.invalidArgument` naming a partition
@@ -128,8 +106,7 @@ public final class KafkaPartitionConsumer: Sendable {
     public func resume(_ partitions: [TopicPartition]) throws {
         try checkOpen()
         try requireAssigned(partitions, action: "resume")
-        let list = RDKafkaTopicPartitionList(partitions)
-        try Self.check(rd_kafka_resume_partitions(client.handle, list.pointer), list: list, action: "resuming")
+        try consumer.resume(partitions)
     }
 
     /// The next messages, in offset order within each partition: returns as soon as at least one is available
@@ -144,16 +121,12 @@ public final class KafkaPartitionConsumer: Sendable {
         if let error = pendingErrors.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {
             throw error
         }
-        let client = self.client
-        let queue = self.queue
+        let consumer = self.consumer
         let logger = self.logger
         let limit = max(1, maxMessages)
-        let timeoutMs = timeout.rdKafkaMilliseconds
+        let timeoutMs = timeout.timeoutMilliseconds
         let batch = try await worker.run {
-            guard !client.isDestroyed else { throw KafkaError(code: .closed, message: "the consumer is closed") }
-            return RDKafkaConsumerPoll.batch(
-                handle: client.handle, queue: queue.pointer, maxMessages: limit, timeoutMs: timeoutMs,
-                logger: logger)
+            try consumer.poll(maxMessages: limit, timeoutMs: timeoutMs, logger: logger)
         }
         if let first = batch.errors.first {
             if batch.messages.isEmpty {
@@ -168,27 +141,20 @@ public final class KafkaPartitionConsumer: Sendable {
     /// Leaves the assignment and releases the consumer, waiting for librdkafka to finish; idempotent.
     /// A `nextBatch` still running completes first; later calls throw `.closed`.
     public func close() async {
-        let client = self.client
-        let queue = self.queue
-        _ = try? await worker.run { Self.tearDown(client: client, queue: queue) }
+        let consumer = self.consumer
+        _ = try? await worker.run { consumer.close() }
         worker.stop()
     }
 
     // MARK: - Helpers
 
     private func checkOpen() throws {
-        guard !client.isDestroyed else { throw KafkaError(code: .closed, message: "the consumer is closed") }
+        guard !consumer.isClosed else { throw KafkaError(code: .closed, message: "the consumer is closed") }
     }
 
     /// librdkafka silently ignores pausing a partition it knows but does not fetch; that hides bugs.
     private func requireAssigned(_ partitions: [TopicPartition], action: String) throws {
-        var assignment: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-        let error = rd_kafka_assignment(client.handle, &assignment)
-        guard error == RD_KAFKA_RESP_ERR_NO_ERROR, let assignment else {
-            throw KafkaError(rdKafka: error, context: "reading the assignment")
-        }
-        defer { rd_kafka_topic_partition_list_destroy(assignment) }
-        let assigned = Set(RDKafkaTopicPartitionList.elements(of: assignment).map(\.topicPartition))
+        let assigned = try consumer.assignment()
         if let missing = partitions.first(where: { !assigned.contains($0) }) {
             throw KafkaError(
                 code: .invalidArgument, message: "cannot \(action) \(missing): it is not assigned",
@@ -196,15 +162,7 @@ public final class KafkaPartitionConsumer: Sendable {
         }
     }
 
-    private static func tearDown(client: RDKafkaClient, queue: ConsumerQueue) {
-        guard !client.isDestroyed else { return }
-        _ = rd_kafka_consumer_close(client.handle)
-        // The queue holds a reference on the handle: release it first or rd_kafka_destroy waits forever.
-        rd_kafka_queue_destroy(queue.pointer)
-        client.destroy()
-    }
-
-    private static func startList(_ starts: [TopicPartition: Int64]) throws -> RDKafkaTopicPartitionList {
+    private static func requireExplicit(_ starts: [TopicPartition: Int64]) throws {
         if let negative = starts.first(where: { $0.value < 0 }) {
             // Negative values are librdkafka's logical offsets; -1001 would silently read broker-committed offsets.
             throw KafkaError(
@@ -212,24 +170,5 @@ public final class KafkaPartitionConsumer: Sendable {
                 message: "start offset \(negative.value) for \(negative.key) is negative; offsets must be explicit",
                 topic: negative.key.topic, partition: negative.key.partition)
         }
-        return RDKafkaTopicPartitionList(starts.keys) { starts[$0] }
     }
-
-    private static func check(
-        _ error: rd_kafka_resp_err_t, list: RDKafkaTopicPartitionList, action: String
-    ) throws {
-        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw KafkaError(rdKafka: error, context: "\(action) partitions")
-        }
-        for element in list.elements where element.error != RD_KAFKA_RESP_ERR_NO_ERROR {
-            throw KafkaError(
-                rdKafka: element.error, context: "\(action) \(element.topicPartition)",
-                topic: element.topicPartition.topic, partition: element.topicPartition.partition)
-        }
-    }
-}
-
-/// The consumer's `rd_kafka_queue_t`, handed to the worker thread; librdkafka queues are thread-safe.
-private struct ConsumerQueue: @unchecked Sendable {
-    let pointer: OpaquePointer
 }

@@ -1,4 +1,4 @@
-import CRdKafka
+import BlockingCalls
 import Logging
 import Synchronization
 
@@ -14,9 +14,7 @@ public final class KafkaProducer: Sendable {
     /// Creates a producer; throws `.invalidConfiguration` naming the property librdkafka rejected.
     public init(configuration: KafkaConfiguration, logger: Logger) throws {
         self.logger = logger
-        client = try RDKafkaClient.make(kind: .producer, configuration: configuration, logger: logger) { conf in
-            rd_kafka_conf_set_dr_msg_cb(conf, deliveryReportCallback)
-        }
+        client = try RDKafkaClient.makeProducer(configuration: configuration, logger: logger)
     }
 
     /// Enqueues one message (bytes are copied); `partition` nil lets librdkafka's partitioner choose.
@@ -35,27 +33,11 @@ public final class KafkaProducer: Sendable {
                 topic: topic, partition: partition)
         }
         guard !client.isDestroyed else { throw KafkaError(code: .closed, message: "the producer is closed") }
-        let handle = client.handle
         if sendsSincePoll.add(1, ordering: .relaxed).newValue >= 1_000 {
             sendsSincePoll.store(0, ordering: .relaxed)
-            rd_kafka_poll(handle, 0)
+            client.serveEvents()
         }
-        var retries = 0
-        while true {
-            guard
-                let error = client.produce(
-                    topic: topic, partition: partition ?? -1, key: key, value: value, timestampMillis: timestampMillis)
-            else { return }
-            defer { rd_kafka_error_destroy(error) }
-            // Retrying briefly is what librdkafka recommends: the queue drains as the brokers acknowledge.
-            if rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__QUEUE_FULL && retries < 100 {
-                retries += 1
-                rd_kafka_poll(handle, 10)
-                continue
-            }
-            throw KafkaError(
-                rdKafkaError: error, context: "producing to \(topic)", topic: topic, partition: partition)
-        }
+        try client.enqueue(topic: topic, partition: partition, key: key, value: value, timestampMillis: timestampMillis)
     }
 
     /// Waits until every message sent so far is acknowledged, or throws.
@@ -65,21 +47,14 @@ public final class KafkaProducer: Sendable {
     public func flush(timeout: Duration = .seconds(30)) async throws {
         let client = self.client
         guard !client.isDestroyed else { throw KafkaError(code: .closed, message: "the producer is closed") }
-        let (result, queued) = try await runOnDedicatedThread(name: "rdkafka-flush") {
-            let result = rd_kafka_flush(client.handle, timeout.rdKafkaMilliseconds)
-            return (result.rawValue, rd_kafka_outq_len(client.handle))
-        }
+        let timeoutMs = timeout.timeoutMilliseconds
+        let flushFailure = await runOnDedicatedThread(name: "rdkafka-flush") { client.flush(timeoutMs: timeoutMs) }
         let tally = client.context.takeDeliveryTally()
         if var first = tally.firstError {
             first.message = "\(tally.failed) message(s) failed delivery; first: \(first.message)"
             throw first
         }
-        if result != RD_KAFKA_RESP_ERR_NO_ERROR.rawValue {
-            var error = KafkaError(rdKafka: rd_kafka_resp_err_t(result), context: "flush")
-            error.message += " (\(queued) message(s) or requests still queued)"
-            if let broker = client.context.lastBrokerError { error.message += "; last broker error: \(broker)" }
-            throw error
-        }
+        if let flushFailure { throw flushFailure }
     }
 
     /// Waits up to 10 seconds for outstanding messages (logging how many were lost if any), then releases the
@@ -89,24 +64,11 @@ public final class KafkaProducer: Sendable {
         let logger = self.logger
         await runOnDedicatedThread(name: "rdkafka-producer-close") {
             guard !client.isDestroyed else { return }
-            if rd_kafka_flush(client.handle, 10_000) != RD_KAFKA_RESP_ERR_NO_ERROR {
+            if client.flush(timeoutMs: 10_000) != nil {
                 logger.info(
-                    "closing the producer with undelivered messages",
-                    metadata: ["queued": "\(rd_kafka_outq_len(client.handle))"])
+                    "closing the producer with undelivered messages", metadata: ["queued": "\(client.queuedCount)"])
             }
             client.destroy()
         }
     }
-}
-
-/// Runs on the thread that polls (send, flush): records failures, nothing else.
-private func deliveryReportCallback(
-    handle: OpaquePointer?, message: UnsafePointer<rd_kafka_message_t>?, opaque: UnsafeMutableRawPointer?
-) {
-    guard let message, message.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR, let opaque else { return }
-    let context = Unmanaged<RDKafkaClientContext>.fromOpaque(opaque).takeUnretainedValue()
-    let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) }
-    context.recordDelivery(
-        failure: KafkaError(
-            rdKafka: message.pointee.err, context: "delivery", topic: topic, partition: message.pointee.partition))
 }

@@ -1,6 +1,5 @@
-import CRdKafka
+import BlockingCalls
 import Logging
-import Synchronization
 
 /// librdkafka's in-process mock cluster, reachable over TCP on loopback by any Kafka client (kcat too).
 ///
@@ -12,7 +11,7 @@ public final class MockKafkaCluster: Sendable {
     // The cluster runs on the host handle's threads: `host` must outlive `cluster`, so `close()` destroys
     // the cluster first and the host after it.
     private let host: RDKafkaClient
-    private let cluster: Cluster
+    private let cluster: RDKafkaMockCluster
 
     /// The cluster's broker addresses (`127.0.0.1:<port>,...`), valid until `close()`.
     public let bootstrapServers: String
@@ -27,27 +26,19 @@ public final class MockKafkaCluster: Sendable {
         host = try RDKafkaClient.make(
             kind: .producer, configuration: KafkaConfiguration(bootstrapServers: ""),
             enforced: ["log_level": "3"], logger: logger)
-        guard let cluster = rd_kafka_mock_cluster_new(host.handle, Int32(clamping: brokers)) else {
+        do {
+            cluster = try RDKafkaMockCluster(host: host, brokers: Int32(clamping: brokers))
+        } catch {
             host.destroy()
-            throw KafkaError(code: .librdkafka(-1), message: "rd_kafka_mock_cluster_new failed")
+            throw error
         }
-        self.cluster = Cluster(pointer: cluster)
-        bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(cluster))
-        // ApiKey 3 = Metadata. v4 carries allow_auto_topic_creation, so asking about a missing topic
-        // reports "unknown topic" instead of creating it as the v0-v2 default does.
-        _ = rd_kafka_mock_set_apiversion(cluster, 3, 0, 4)
+        bootstrapServers = cluster.bootstrapServers
         logger.info("mock Kafka cluster started", metadata: ["bootstrap": "\(bootstrapServers)"])
     }
 
     /// Creates a topic with `partitions` partitions (one replica); throws if it exists or the request is invalid.
     public func createTopic(_ name: String, partitions: Int32) throws {
-        guard let pointer = cluster.pointer else {
-            throw KafkaError(code: .closed, message: "the mock cluster is closed")
-        }
-        let error = rd_kafka_mock_topic_create(pointer, name, partitions, 1)
-        if error != RD_KAFKA_RESP_ERR_NO_ERROR {
-            throw KafkaError(rdKafka: error, context: "creating mock topic \(name)", topic: name)
-        }
+        try cluster.createTopic(name, partitions: partitions)
     }
 
     /// Stops the brokers and releases the cluster; clients still connected see their connections fail.
@@ -64,34 +55,13 @@ public final class MockKafkaCluster: Sendable {
         // close() was not called: destroy in the same order, off the caller's thread (destroy blocks).
         let cluster = self.cluster
         let host = self.host
-        if cluster.pointer != nil || !host.isDestroyed {
+        if !cluster.isDestroyed || !host.isDestroyed {
             Task.detached {
                 await runOnDedicatedThread(name: "rdkafka-mock-close") {
                     cluster.destroy()
                     host.destroy()
                 }
             }
-        }
-    }
-}
-
-extension MockKafkaCluster {
-    /// Owns the `rd_kafka_mock_cluster_t`; destroys it once.
-    fileprivate final class Cluster: @unchecked Sendable {
-        private let rawPointer: OpaquePointer
-        private let destroyed = Mutex(false)
-
-        init(pointer: OpaquePointer) { rawPointer = pointer }
-
-        /// The cluster, or nil once destroyed.
-        var pointer: OpaquePointer? { destroyed.withLock { $0 } ? nil : rawPointer }
-
-        func destroy() {
-            let first = destroyed.withLock { wasDestroyed in
-                defer { wasDestroyed = true }
-                return !wasDestroyed
-            }
-            if first { rd_kafka_mock_cluster_destroy(rawPointer) }
         }
     }
 }

@@ -37,6 +37,9 @@ public struct ConsumerConfiguration: Sendable {
     /// `OffsetStorage` for Kafka 0.8.2's `offsets.storage` and `dual.commit.enabled` rules).
     public var offsetStorage: OffsetStorage
 
+    /// A configuration with a Kafka 0.8 consumer's defaults: start at the log start where no offset is stored,
+    /// commit every second, join the group with the range assignor, keep offsets in ZooKeeper. Nothing is checked
+    /// here: `OffsetConsumer.start` validates the group id and the topic names before it touches a znode.
     public init(
         group: String,
         topics: [String],

@@ -22,6 +22,7 @@ public struct ConsumerService: Service {
     private let logger: Logger
 
     /// - Parameters:
+    ///   - consumer: a started consumer; the service owns it from now on and closes it when `run` ends.
     ///   - commitEachBatch: commit after every batch (otherwise the consumer's commit interval applies, plus
     ///     a commit for every batch that returned operations).
     ///   - stopWhenIdle: stop after this long without a message, once every partition is read to its log end.
@@ -47,6 +48,10 @@ public struct ConsumerService: Service {
     static let applicationConflicts: Set<ZooKeeperError.Code> = [.badVersion, .nodeExists, .noNode]
     static let maxAttempts = 20
 
+    /// Consumes until the consumer is stopped (graceful shutdown calls `stop()`), `maxMessages` were handled, or
+    /// `stopWhenIdle` passed with every partition read to its log end; then closes the consumer: a last commit of what
+    /// was processed, and the member leaves the group. When `process` or the consumer throws, the consumer is closed
+    /// all the same (what was processed is still committed) and the error is rethrown.
     public func run() async throws {
         let consumer = self.consumer
         do {

@@ -3,6 +3,7 @@
 public struct KafkaOffsetStoreError: Error, Sendable, CustomStringConvertible {
     /// Which request failed.
     public struct Operation: Hashable, Sendable, CustomStringConvertible {
+        /// The request's name in messages: `read` or `commit`.
         public let name: String
         private init(_ name: String) { self.name = name }
 
@@ -11,6 +12,7 @@ public struct KafkaOffsetStoreError: Error, Sendable, CustomStringConvertible {
         /// OffsetCommit: storing the group's offsets.
         public static let commit = Operation("commit")
 
+        /// `read` or `commit`.
         public var description: String { name }
     }
 
@@ -23,6 +25,7 @@ public struct KafkaOffsetStoreError: Error, Sendable, CustomStringConvertible {
     /// What librdkafka or the brokers answered.
     public var underlying: KafkaError
 
+    /// An error for `operation` on `group`'s offsets; the partitions are kept sorted, so the description is stable.
     public init(operation: Operation, group: String, partitions: [TopicPartition], underlying: KafkaError) {
         self.operation = operation
         self.group = group

@@ -2,6 +2,7 @@
 public struct OffsetError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What went wrong; static constants so that codes can be added without breaking users.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
+        /// The code's name, as logs and tests show it (`fenced`, `noStoredOffset`, ...).
         public let name: String
         private init(_ name: String) { self.name = name }
 
@@ -40,20 +41,25 @@ public struct OffsetError: Error, Sendable, Equatable, CustomStringConvertible {
         /// Bad input that is neither a name nor a znode: a file, an option, an offset.
         public static let invalidInput = Code("invalidInput")
 
+        /// The code's name.
         public var description: String { name }
     }
 
+    /// What went wrong: branch on this, never on `message`.
     public var code: Code
     /// The znode concerned, when there is one.
     public var path: String?
     /// A sentence for people.
     public var message: String
 
+    /// An error with its code, the znode it concerns if there is one, and a sentence that names the group, topic or
+    /// partition.
     public init(_ code: Code, path: String? = nil, _ message: String) {
         self.code = code
         self.path = path
         self.message = message
     }
 
+    /// The message alone: it names what is concerned; the code is in `code`.
     public var description: String { message }
 }

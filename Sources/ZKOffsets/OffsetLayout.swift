@@ -16,17 +16,29 @@ public struct OffsetLayout: Sendable, Hashable {
         self.group = group
     }
 
+    /// `/consumers/<group>`: the parent of the group's `offsets`, `ids` and `owners`.
     public var groupPath: String { "\(Self.consumersRoot)/\(group)" }
+    /// `/consumers/<group>/offsets`: one child per topic the group has committed offsets for.
     public var offsetsPath: String { "\(groupPath)/offsets" }
+    /// `/consumers/<group>/ids`: one ephemeral child per live member, holding its registration JSON.
     public var idsPath: String { "\(groupPath)/ids" }
+    /// `/consumers/<group>/owners`: per topic, an ephemeral child for each partition a member owns.
     public var ownersPath: String { "\(groupPath)/owners" }
 
+    /// `/consumers/<group>/offsets/<topic>`: its children are the partitions with a stored offset. The topic is used as
+    /// given: check names from outside with `validateTopic` first.
     public func offsetsPath(topic: String) -> String { "\(offsetsPath)/\(topic)" }
+    /// `/consumers/<group>/offsets/<topic>/<partition>`: the znode whose data is the partition's next offset to
+    /// consume, in ASCII decimal.
     public func offsetPath(_ partition: TopicPartition) -> String {
         "\(offsetsPath)/\(partition.topic)/\(partition.partition)"
     }
+    /// `/consumers/<group>/ids/<consumerId>`: the member's ephemeral registration znode.
     public func idPath(consumerID: String) -> String { "\(idsPath)/\(consumerID)" }
+    /// `/consumers/<group>/owners/<topic>`: the parent of the topic's owner znodes.
     public func ownersPath(topic: String) -> String { "\(ownersPath)/\(topic)" }
+    /// `/consumers/<group>/owners/<topic>/<partition>`: exists, ephemeral, while a member owns the partition; its data
+    /// is the owning thread id (`<consumerId>-<n>`; zkoffsets members use `-0`).
     public func ownerPath(_ partition: TopicPartition) -> String {
         "\(ownersPath)/\(partition.topic)/\(partition.partition)"
     }

@@ -13,11 +13,14 @@ public struct StartPosition: Sendable, Hashable, CustomStringConvertible {
         case aboveLogEnd(stored: Int64, policy: ResetPolicy)
     }
 
+    /// The partition that starts at `offset`.
     public var partition: TopicPartition
     /// The next offset to consume.
     public var offset: Int64
+    /// Whether `offset` is the stored one or a reset policy's choice, and what was stored.
     public var reason: Reason
 
+    /// A start as decided elsewhere; `offset` is not checked against the log (`resolve` does that).
     public init(partition: TopicPartition, offset: Int64, reason: Reason) {
         self.partition = partition
         self.offset = offset
@@ -27,6 +30,7 @@ public struct StartPosition: Sendable, Hashable, CustomStringConvertible {
     /// True when the offset znode must be written (it was missing or out of range).
     public var needsWrite: Bool { reason != .stored }
 
+    /// One line for logs: `orders-3 at stored offset 1042`, or the reset with its policy and skipped messages.
     public var description: String {
         switch reason {
         case .stored: "\(partition) at stored offset \(offset)"

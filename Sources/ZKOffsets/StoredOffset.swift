@@ -7,6 +7,7 @@ public struct StoredOffset: Sendable, Hashable {
     /// When the znode was last written, milliseconds since the epoch.
     public var modifiedMillis: Int64
 
+    /// An offset with the znode Stat fields that the next conditional write and the age of the commit need.
     public init(offset: Int64, version: Int32, modifiedMillis: Int64) {
         self.offset = offset
         self.version = version
@@ -33,6 +34,7 @@ public struct CommitSummary: Sendable, Hashable {
     /// ZooKeeper transactions used (0 when nothing changed; more than 1 only for very large commits).
     public var transactions: Int
 
+    /// The counts of one commit, as the store reports them.
     public init(written: Int, unchanged: Int, transactions: Int) {
         self.written = written
         self.unchanged = unchanged

@@ -28,6 +28,9 @@ public final class ZooKeeperOffsetStore: Sendable {
 
     private let state = Mutex(State())
 
+    /// A store for `group`'s offsets through `client`; throws `invalidGroup` before any znode is touched, and reads or
+    /// writes nothing until asked. Without `metrics`, the store counts into a `ConsumerMetrics` of its own for the
+    /// group.
     public init(
         client: ZooKeeperClient, group: String, maxTransactionBytes: Int = TransactionBudget.defaultMaxBytes,
         retryPolicy: RetryPolicy = .default, logger: Logger = Logger(label: "zkoffsets.store"),

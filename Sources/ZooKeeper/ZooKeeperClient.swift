@@ -1,3 +1,4 @@
+import BlockingCalls
 import Foundation
 import Logging
 
@@ -132,7 +133,7 @@ public final class ZooKeeperClient: Sendable {
     /// completes (with its result or `closing`). Safe to call more than once.
     public func close() async {
         let handle = self.handle
-        await BlockingThread.run("zookeeper-close") { handle.closeBlocking() }
+        await runOnDedicatedThread(name: "zookeeper-close") { handle.closeBlocking() }
     }
 
     // MARK: Reading and writing znodes

@@ -56,11 +56,3 @@ public struct SessionCredentials: Sendable, Hashable {
         self.password = password
     }
 }
-
-extension Duration {
-    /// Whole milliseconds, for C APIs.
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
-}

@@ -21,6 +21,9 @@ struct ValueTypeTests {
         #expect(!KafkaError(code: .offsetOutOfRange, message: "").isRetryable)
         #expect(KafkaError.Code.librdkafka(-1) == .librdkafka(-1))
         #expect(KafkaError.Code.librdkafka(-1) != .transport)
+        // Equatable like ZooKeeperError and OffsetError: every field counts.
+        #expect(error == KafkaError(code: .timedOut, message: "slow", topic: "t", partition: 3, rdKafkaCode: -185))
+        #expect(error != KafkaError(code: .timedOut, message: "slow", topic: "t", partition: 4, rdKafkaCode: -185))
     }
 
     @Test("Watermarks know their range")

@@ -10,7 +10,7 @@ extension RDKafkaClient {
         var made = KafkaError(rdKafka: error, context: context, topic: topic, partition: partition, detail: detail)
         if made.code == .timedOut || made.code == .transport {
             // Error events wait on the main queue until someone polls it; serving them fills lastBrokerError.
-            rd_kafka_poll(handle, 0)
+            serveEvents()
             if let broker = self.context.lastBrokerError {
                 made.message += " (last broker error: \(broker))"
             }

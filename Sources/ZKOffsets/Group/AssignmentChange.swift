@@ -8,12 +8,14 @@ public struct AssignmentChange: Sendable, Hashable, CustomStringConvertible {
     /// Every partition of the member after the change.
     public var assignment: [TopicPartition]
 
+    /// A change as `OffsetConsumer.assignmentChanges` reports it; the three lists are not checked against each other.
     public init(assigned: [TopicPartition], revoked: [TopicPartition], assignment: [TopicPartition]) {
         self.assigned = assigned
         self.revoked = revoked
         self.assignment = assignment
     }
 
+    /// `assigned [...], revoked [...], now N partition(s)`, for logs.
     public var description: String {
         "assigned [\(assigned.map(\.description).joined(separator: ", "))], "
             + "revoked [\(revoked.map(\.description).joined(separator: ", "))], now \(assignment.count) partition(s)"

@@ -16,6 +16,7 @@ public struct GroupMember: Sendable, Hashable {
     /// When the member registered, if the JSON says.
     public var timestampMillis: Int64?
 
+    /// A member as given, nothing checked; parse an `ids` znode's data with `init(consumerID:registration:)`.
     public init(consumerID: String, subscription: [String: Int], pattern: String = "static", timestampMillis: Int64? = nil) {
         self.consumerID = consumerID
         self.subscription = subscription

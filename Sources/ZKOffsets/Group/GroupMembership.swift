@@ -17,6 +17,8 @@ public struct GroupMembership: Sendable {
     public let consumerID: String
     private let logger: Logger
 
+    /// A membership of `layout`'s group as `consumerID`, or as a new Kafka 0.8-style id (`makeConsumerID`). Writes
+    /// nothing: the member appears in `ids` only when it calls `register`.
     public init(layout: OffsetLayout, consumerID: String? = nil, logger: Logger) {
         self.layout = layout
         self.consumerID = consumerID ?? Self.makeConsumerID(group: layout.group)

@@ -22,6 +22,7 @@ public struct AssignmentStrategy: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Kafka's name for the strategy (`range`, `roundrobin`).
     public var description: String { name }
 }
 

@@ -39,6 +39,8 @@ public struct ClusterMigrationPlan: Sendable {
     /// Things to know that do not stop the migration, one sentence each.
     public var warnings: [String]
 
+    /// A plan as read, translations sorted by partition. It refuses nothing itself: `allRefusals` gathers the
+    /// whole-plan refusals and each translation's.
     public init(
         group: String, target: ClusterMigrationTarget, translations: [OffsetTranslation],
         kafkaCurrent: [TopicPartition: Int64] = [:], zooKeeperCurrent: [TopicPartition: StoredOffsetNode] = [:],

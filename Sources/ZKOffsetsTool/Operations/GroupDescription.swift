@@ -2,6 +2,7 @@ import ZKOffsets
 
 /// One row of `describe`: a partition's stored offset next to its log end.
 public struct PartitionDescription: Sendable, Equatable {
+    /// The TOPIC and PARTITION columns.
     public var partition: TopicPartition
     /// The stored next offset to consume; nil when there is no znode or its data is malformed.
     public var currentOffset: Int64?
@@ -14,6 +15,7 @@ public struct PartitionDescription: Sendable, Equatable {
     /// The consumer that owns the partition (from `owners/<topic>/<partition>`), when one does.
     public var consumerID: String?
 
+    /// A row as read; every column but the partition may be unknown.
     public init(
         partition: TopicPartition, currentOffset: Int64? = nil, malformed: String? = nil, logEndOffset: Int64? = nil,
         lastCommitMillis: Int64? = nil, consumerID: String? = nil
@@ -37,10 +39,12 @@ public struct PartitionDescription: Sendable, Equatable {
 ///
 /// It reads offsets and owners, not membership, so it works on stopped groups too.
 public struct GroupDescription: Sendable, Equatable {
+    /// The text table's columns, those of `kafka-consumer-groups --describe`.
     public static let columns = [
         "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "LAST-COMMIT", "CONSUMER-ID",
     ]
 
+    /// The group id, as under `/consumers`.
     public var group: String
     /// Rows sorted by topic and partition.
     public var partitions: [PartitionDescription]
@@ -51,6 +55,7 @@ public struct GroupDescription: Sendable, Equatable {
     /// Things the reader should know (malformed znodes, topics the brokers lack), one sentence each.
     public var warnings: [String]
 
+    /// A description as given; the rows are kept in the order given (`read` sorts them).
     public init(
         group: String, partitions: [PartitionDescription], members: [String], warnings: [String],
         memberDetails: [MemberDescription] = []

@@ -11,6 +11,7 @@ public struct StoredOffsetNode: Sendable, Equatable {
     /// The decoded offset (tolerating surrounding whitespace, as readers do); nil when the data is malformed.
     public var offset: Int64?
 
+    /// Keeps the znode as read and decodes its offset; malformed data is kept, not thrown (see `malformedError`).
     public init(path: String, bytes: [UInt8], stat: ZNodeStat) {
         self.path = path
         self.bytes = bytes
@@ -34,10 +35,14 @@ public struct StoredOffsetNode: Sendable, Equatable {
 
 /// A group under `/consumers`, with its topics (those that have offsets) and its live members.
 public struct GroupSummary: Sendable, Equatable, Codable {
+    /// The group id, the child's name under `/consumers`.
     public var group: String
+    /// The topics with a child under `offsets`, sorted.
     public var topics: [String]
+    /// The live member ids (children of `ids`), sorted.
     public var members: [String]
 
+    /// A group as `GroupInventory.groups()` lists it.
     public init(group: String, topics: [String], members: [String]) {
         self.group = group
         self.topics = topics
@@ -49,8 +54,10 @@ public struct GroupSummary: Sendable, Equatable, Codable {
 ///
 /// Every name is validated before a path is built from it, and reads are pipelined.
 public struct GroupInventory: Sendable {
+    /// The ZooKeeper client every read goes through; the inventory never writes with it.
     public let client: ZooKeeperClient
 
+    /// An inventory reading through `client`; it reads nothing until asked.
     public init(client: ZooKeeperClient) {
         self.client = client
     }

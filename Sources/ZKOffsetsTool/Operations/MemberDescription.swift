@@ -13,6 +13,7 @@ public struct MemberDescription: Sendable, Equatable {
     /// How many partitions the member owns now.
     public var ownedPartitions: Int
 
+    /// A member as given; nothing is derived here (`host(inConsumerID:group:)` finds the host).
     public init(consumerID: String, host: String?, sinceMillis: Int64, subscription: [String: Int], ownedPartitions: Int) {
         self.consumerID = consumerID
         self.host = host

@@ -3,15 +3,19 @@ import ZKOffsets
 /// A plan to copy offsets between ZooKeeper and the brokers, meaning intact: both sides store the next offset to
 /// consume, so values are copied as they are (no -1 shift).
 public struct MigrationPlan: Sendable, Equatable {
+    /// The text table's columns; CURRENT is what the target storage holds now.
     public static let columns = ["GROUP", "TOPIC", "PARTITION", "CURRENT", "NEW"]
 
+    /// The storage the offsets are copied from (`zookeeper` or `kafka`, never `dual`).
     public var from: OffsetStorage
+    /// The storage the offsets are copied to (`zookeeper` or `kafka`, never `dual`).
     public var to: OffsetStorage
     /// One change per partition; `currentNode` is the ZooKeeper znode when the target is ZooKeeper. For Kafka
     /// targets the offset Kafka holds now is in `kafkaCurrent`.
     public var changes: [OffsetChange]
     /// Offsets the brokers hold now for the changes' partitions (target kafka only).
     public var kafkaCurrent: [String: [TopicPartition: Int64]]
+    /// Things to know before applying (brokers that cannot list group members, ...), one sentence each.
     public var warnings: [String]
 
     /// The plan as a ZooKeeper write plan (target zookeeper).
@@ -27,6 +31,7 @@ public struct MigrationPlan: Sendable, Equatable {
         }
     }
 
+    /// One row per change; CURRENT is what the target holds now, `-` when it holds nothing.
     public var table: TextTable {
         TextTable(
             header: Self.columns,
@@ -40,6 +45,8 @@ public struct MigrationPlan: Sendable, Equatable {
             })
     }
 
+    /// The plan as one JSON object (`from`, `to`, `changes`, `warnings`), keys in a fixed order; a change's `current`
+    /// is null when the target holds nothing.
     public var json: String {
         JSONText.object([
             ("from", JSONText.string(from.rawValue)), ("to", JSONText.string(to.rawValue)),

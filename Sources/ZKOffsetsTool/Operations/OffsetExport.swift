@@ -3,6 +3,7 @@ import ZKOffsets
 /// The offsets `export` writes: every offset znode of the groups, decoded; malformed ones are left out and
 /// returned as errors naming the znode and its bytes.
 public struct OffsetExport: Sendable, Equatable {
+    /// The decoded offsets, sorted by group, topic and partition (the file's order).
     public var entries: [OffsetEntry]
     /// Znodes that could not be exported (their data is not a decimal offset).
     public var skipped: [OffsetError]

@@ -14,17 +14,21 @@ public enum OffsetFileFormat: String, Sendable, CaseIterable, Codable {
 
 /// One offset of one group, as a file line holds it.
 public struct OffsetEntry: Sendable, Hashable, Comparable {
+    /// The group id.
     public var group: String
+    /// The topic and partition.
     public var partition: TopicPartition
     /// The next offset to consume.
     public var offset: Int64
 
+    /// An entry as given; `OffsetFile.parse` validates names and offsets, this does not.
     public init(group: String, partition: TopicPartition, offset: Int64) {
         self.group = group
         self.partition = partition
         self.offset = offset
     }
 
+    /// By group, then topic and partition: the order files are written in.
     public static func < (lhs: OffsetEntry, rhs: OffsetEntry) -> Bool {
         (lhs.group, lhs.partition) < (rhs.group, rhs.partition)
     }
@@ -32,14 +36,18 @@ public struct OffsetEntry: Sendable, Hashable, Comparable {
 
 /// Bad lines of an offsets file, each with its 1-based line number. Nothing is written when a file has one.
 public struct OffsetFileError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// One bad line.
     public struct Problem: Sendable, Equatable {
         /// 1-based line number; 0 for the file as a whole.
         public var line: Int
+        /// What is wrong with the line, a sentence for people.
         public var message: String
     }
 
+    /// Every bad line found (a parse does not stop at the first), by line number.
     public var problems: [Problem]
 
+    /// An error for `problems`, in the order given; `OffsetFile.parse` throws one only when there is a problem.
     public init(_ problems: [Problem]) {
         self.problems = problems
     }
@@ -47,6 +55,7 @@ public struct OffsetFileError: Error, Sendable, Equatable, CustomStringConvertib
     /// The line numbers that are bad.
     public var lines: [Int] { problems.map(\.line) }
 
+    /// One `line N: <message>` line per problem; problems of the whole file without the prefix.
     public var description: String {
         problems.map { $0.line > 0 ? "line \($0.line): \($0.message)" : $0.message }.joined(separator: "\n")
     }

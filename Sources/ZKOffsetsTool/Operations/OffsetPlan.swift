@@ -2,7 +2,9 @@ import ZKOffsets
 
 /// One offset a changing command (import, reset, migrate to ZooKeeper) means to write.
 public struct OffsetChange: Sendable, Equatable {
+    /// The group id.
     public var group: String
+    /// The partition whose offset znode is written.
     public var partition: TopicPartition
     /// What the znode holds now: nil when there is no znode.
     public var currentNode: StoredOffsetNode?
@@ -11,6 +13,7 @@ public struct OffsetChange: Sendable, Equatable {
     /// Why `new` differs from what was asked (clamping), one sentence each.
     public var notes: [String]
 
+    /// A change as planned; nothing is read or checked (`OffsetPlan.read` reads the current znodes).
     public init(group: String, partition: TopicPartition, currentNode: StoredOffsetNode?, new: Int64, notes: [String] = []) {
         self.group = group
         self.partition = partition
@@ -45,6 +48,7 @@ public struct ApplySummary: Sendable, Equatable {
     /// Groups that had something written.
     public var groups: Int
 
+    /// Counts, zero by default, that applying a plan adds to.
     public init(written: Int = 0, unchanged: Int = 0, transactions: Int = 0, groups: Int = 0) {
         self.written = written
         self.unchanged = unchanged
@@ -57,12 +61,14 @@ public struct ApplySummary: Sendable, Equatable {
 /// applying writes only the changed ones, in transactions, each write conditional on the version read for the
 /// plan (a znode changed since then fails its transaction and nothing of it is applied).
 public struct OffsetPlan: Sendable, Equatable {
+    /// The text table's columns; CURRENT is the znode now, `-` without one.
     public static let columns = ["GROUP", "TOPIC", "PARTITION", "CURRENT", "NEW"]
     /// Sorted by group, topic, partition.
     public var changes: [OffsetChange]
     /// Things to know before applying (clamped targets, skipped partitions), one sentence each.
     public var warnings: [String]
 
+    /// A plan of `changes`, sorted by group, topic and partition; reads and refuses nothing (see `read`).
     public init(changes: [OffsetChange], warnings: [String] = []) {
         self.changes = changes.sorted { ($0.group, $0.partition) < ($1.group, $1.partition) }
         self.warnings = warnings

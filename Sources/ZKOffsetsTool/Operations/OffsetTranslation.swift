@@ -64,6 +64,7 @@ public struct OffsetTranslation: Sendable, Equatable {
     /// Why this partition cannot be carried; any refusal stops the whole migration.
     public var refusal: String?
 
+    /// A translation as decided by the migration; the fields are not checked against the rules above.
     public init(
         partition: TopicPartition, oldOffset: Int64, basis: Basis? = nil, referenceOffset: Int64? = nil,
         timestampMillis: Int64? = nil, newOffset: Int64? = nil, method: Method? = nil, notes: [String] = [],

@@ -2,7 +2,9 @@ import ZKOffsets
 
 /// One way a group's znodes break the contract (see DESIGN.md, "The contract").
 public struct VerifyFinding: Sendable, Equatable, Comparable {
+    /// Which rule of the contract a finding breaks; static constants, so kinds can be added without breaking users.
     public struct Kind: Hashable, Sendable, CustomStringConvertible, Comparable {
+        /// The name `verify` prints (`non-canonical`, `partition-gap`, ...).
         public let name: String
         private init(_ name: String) { self.name = name }
 
@@ -29,17 +31,22 @@ public struct VerifyFinding: Sendable, Equatable, Comparable {
         /// groups written without credentials are world-writable by design (Kafka 0.8's default).
         public static let worldWritable = Kind("world-writable")
 
+        /// The kind's name.
         public var description: String { name }
+        /// By name, for a stable order.
         public static func < (lhs: Kind, rhs: Kind) -> Bool { lhs.name < rhs.name }
     }
 
+    /// Which rule is broken.
     public var kind: Kind
+    /// The group whose znodes break it.
     public var group: String
     /// The znode concerned (or the topic directory).
     public var path: String
     /// A sentence for people.
     public var message: String
 
+    /// A finding as `OffsetVerifier` reports it.
     public init(kind: Kind, group: String, path: String, message: String) {
         self.kind = kind
         self.group = group
@@ -47,6 +54,7 @@ public struct VerifyFinding: Sendable, Equatable, Comparable {
         self.message = message
     }
 
+    /// By group, path, then kind: the order `verify` prints.
     public static func < (lhs: VerifyFinding, rhs: VerifyFinding) -> Bool {
         (lhs.group, lhs.path, lhs.kind) < (rhs.group, rhs.path, rhs.kind)
     }
@@ -54,6 +62,7 @@ public struct VerifyFinding: Sendable, Equatable, Comparable {
     /// `<kind>  <message>`, one line.
     public var line: String { "\(kind): \(message)" }
 
+    /// The finding as one JSON object (`kind`, `group`, `path`, `message`), keys in a fixed order.
     public var json: String {
         JSONText.object([
             ("kind", JSONText.string(kind.name)), ("group", JSONText.string(group)), ("path", JSONText.string(path)),

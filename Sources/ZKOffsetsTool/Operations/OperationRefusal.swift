@@ -8,9 +8,11 @@ public struct OperationRefusal: Error, Sendable, Equatable, CustomStringConverti
     /// A sentence for people, naming the group, the members or the znodes concerned.
     public var message: String
 
+    /// A refusal; `message` says why and what was left alone.
     public init(_ message: String) {
         self.message = message
     }
 
+    /// The message alone.
     public var description: String { message }
 }

@@ -91,10 +91,12 @@ public enum ResetScope: Sendable, Equatable {
 
 /// `--topic T` or `--topic T:P,P...`.
 public struct TopicSelection: Sendable, Equatable {
+    /// The topic; `init(parsing:)` validates its name, `init(topic:partitions:)` does not.
     public var topic: String
     /// nil: every partition of the topic.
     public var partitions: [Int32]?
 
+    /// A selection as given, every partition of `topic` when `partitions` is nil; nothing is checked.
     public init(topic: String, partitions: [Int32]? = nil) {
         self.topic = topic
         self.partitions = partitions
@@ -121,6 +123,13 @@ public struct TopicSelection: Sendable, Equatable {
 /// Plans a reset of one ZooKeeper group: resolves the target of each partition through the brokers, clamps it to
 /// [log start, log end] with a warning, and reads the current znodes so the plan shows both.
 public enum ResetPlanner {
+    /// Plans resetting `group`'s offsets in `scope` to `target`; reads only (apply the plan to write).
+    ///
+    /// Targets outside [log start, log end] are clamped, with a warning each; `shiftBy` and `current` leave a partition
+    /// without a usable stored offset alone, with a warning. A targeted znode with malformed data is refused
+    /// (`OperationRefusal`) unless every partition was named (`--topic T:P`, a file). Throws
+    /// `invalidGroup`/`invalidTopic` for bad names, and `invalidInput` for a group that does not exist, a topic or
+    /// partition the brokers lack, or a file with another group's offsets.
     public static func plan(
         inventory: GroupInventory, admin: KafkaAdminClient, group: String, scope: ResetScope, target: ResetTarget,
         nowMillis: Int64 = Int64(Date().timeIntervalSince1970 * 1000), timeout: Duration = .seconds(10)

@@ -3,9 +3,12 @@ import ZKOffsets
 /// Aligned columns as kafka-consumer-groups prints them: a header, then one row a line, columns separated by
 /// at least two spaces, every column left-aligned, no trailing spaces.
 public struct TextTable: Sendable, Equatable {
+    /// The column names, the first line.
     public var header: [String]
+    /// The rows below the header, one cell per column.
     public var rows: [[String]]
 
+    /// A table with `header`; rows can be given now or appended.
     public init(header: [String], rows: [[String]] = []) {
         self.header = header
         self.rows = rows
@@ -34,6 +37,7 @@ public struct TextTable: Sendable, Equatable {
         }
     }
 
+    /// The whole table, lines joined with `\n`, without a final newline.
     public var text: String { lines.joined(separator: "\n") }
 }
 

@@ -7,6 +7,7 @@ public struct TimelineSample: Sendable, Equatable {
     /// The message's timestamp in milliseconds since 1970.
     public var millis: Int64
 
+    /// A sample as a fetch saw it.
     public init(offset: Int64, millis: Int64) {
         self.offset = offset
         self.millis = millis

@@ -1,10 +1,11 @@
-import ZKOffsets
+import BlockingCalls
 import Foundation
+import ZKOffsets
 
 /// ZooKeeper's four-letter-word commands (`ruok`, `srvr`, `mntr`) over a plain TCP socket on loopback.
 enum FourLetterWord {
     static func ask(_ word: String, host: String = "127.0.0.1", port: Int) async throws -> String {
-        try await blockingCall {
+        try await runOnDedicatedThread(name: "zookeeper-four-letter-word") {
             let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             guard socket >= 0 else { throw OffsetError(.invalidInput, "socket() failed") }
             defer { close(socket) }

@@ -1,5 +1,6 @@
-import ZKOffsets
+import BlockingCalls
 import Foundation
+import ZKOffsets
 import Logging
 
 /// A throw-away ZooKeeper server from Debian's `zookeeper` package, on 127.0.0.1 with a free port and a temporary
@@ -9,7 +10,7 @@ public final class LocalZooKeeper: Sendable {
     public let connectString: String
     /// The server's log.
     public let logFile: URL
-    private let process: UnsafeTransfer<Process>
+    private let process: UnsafeSendable<Process>
     private let directory: URL
 
     /// The jar of Debian's package and the logging jars its server needs.
@@ -71,7 +72,7 @@ public final class LocalZooKeeper: Sendable {
 
     private init(connectString: String, process: Process, directory: URL, logFile: URL) {
         self.connectString = connectString
-        self.process = UnsafeTransfer(process)
+        self.process = UnsafeSendable(process)
         self.directory = directory
         self.logFile = logFile
     }
@@ -87,10 +88,4 @@ public final class LocalZooKeeper: Sendable {
         }
         try? FileManager.default.removeItem(at: directory)
     }
-}
-
-/// A value handed between threads where only one uses it at a time.
-struct UnsafeTransfer<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }

@@ -1,21 +1,11 @@
 import Foundation
 import Synchronization
 
-/// Runs blocking C calls (`zookeeper_init`, `zookeeper_close`) on a thread of their own, so that they never
-/// hold one of the few threads of Swift's cooperative pool.
+/// A blocking C call on a thread of its own (as `runOnDedicatedThread`), raced against a deadline: used for
+/// `zookeeper_init`, whose name resolution must not outlast the connect deadline.
 enum BlockingThread {
-    static func run<T: Sendable>(_ name: String, _ work: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            let thread = Thread {
-                continuation.resume(returning: work())
-            }
-            thread.name = name
-            thread.start()
-        }
-    }
-
-    /// Like `run`, but the caller waits only until `deadline`: then it gets nil, and when `work` finishes later
-    /// its result goes to `abandoned` (on the work's thread) instead, to be cleaned up there.
+    /// Runs `work` on a thread named `name`; the caller waits only until `deadline`: then it gets nil, and when
+    /// `work` finishes later its result goes to `abandoned` (on the work's thread) instead, to be cleaned up there.
     static func run<T: Sendable>(
         _ name: String, deadline: ContinuousClock.Instant, _ work: @escaping @Sendable () -> T,
         abandoned: @escaping @Sendable (T) -> Void

@@ -1,3 +1,4 @@
+import BlockingCalls
 import CZooKeeper
 import Dispatch
 import Glibc
@@ -278,12 +279,6 @@ final class ZooKeeperHandle: Sendable {
         sessionContext.release()
         closed.leave()
     }
-}
-
-/// Carries a value the compiler cannot prove Sendable across a thread hop where only one side touches it.
-struct UnsafeSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }
 
 /// zookeeper.h declares the remove-watches completion as `void_completion_t *`, but the C client stores that

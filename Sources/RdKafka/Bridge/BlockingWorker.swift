@@ -1,35 +1,5 @@
 import Foundation
 
-/// Runs a blocking librdkafka call on a new thread of its own and suspends the caller until it returns.
-///
-/// librdkafka's synchronous calls (metadata, offsets_for_times, flush, destroy, ...) block for up to their
-/// timeout: on Swift's cooperative pool (two threads on these machines) that would stall every task.
-/// A thread per call costs tens of microseconds, nothing next to a broker round trip, and lets
-/// independent calls run in parallel.
-func runOnDedicatedThread<Result: Sendable>(
-    name: String, _ body: @escaping @Sendable () throws -> Result
-) async throws -> Result {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread {
-            continuation.resume(with: Swift.Result { try body() })
-        }
-        thread.name = name
-        thread.start()
-    }
-}
-
-/// Like `runOnDedicatedThread`, for calls that cannot fail.
-func runOnDedicatedThread(name: String, _ body: @escaping @Sendable () -> Void) async {
-    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-        let thread = Thread {
-            body()
-            continuation.resume()
-        }
-        thread.name = name
-        thread.start()
-    }
-}
-
 /// One long-lived thread that runs submitted jobs in order.
 ///
 /// The consumer polls many times a second; a fresh thread per poll would cost more than the poll.
