@@ -90,11 +90,16 @@ final class GroupFixture: Sendable {
     private let history = OffsetHistory()
     private let watches: [Task<Void, Never>]
 
-    init(executable: URL) async throws {
+    /// The ZooKeeper the members use (the single test server unless given, e.g. the ensemble).
+    let zooKeeper: String
+
+    init(executable: URL, zooKeeper: String = TestEnvironment.zooKeeper) async throws {
         self.executable = executable
+        self.zooKeeper = zooKeeper
         cluster = try MockKafkaCluster(logger: TestEnvironment.logger)
         try cluster.createTopic(GroupTests.topic, partitions: GroupTests.partitions)
-        client = try await TestEnvironment.connect()
+        client = try await ZooKeeperClient.connect(
+            ZooKeeperConfiguration(connectString: zooKeeper, connectTimeout: .seconds(30)), logger: TestEnvironment.logger)
         let layout = try OffsetLayout(group: group)
         var watches: [Task<Void, Never>] = []
         let history = self.history
@@ -136,7 +141,7 @@ final class GroupFixture: Sendable {
         try RunningConsumer(
             executable: executable,
             arguments: [
-                "--zookeeper", TestEnvironment.zooKeeper, "--bootstrap-server", cluster.bootstrapServers,
+                "--zookeeper", zooKeeper, "--bootstrap-server", cluster.bootstrapServers,
                 "--group", group, "--topic", GroupTests.topic, "--session-timeout-ms", "4000",
                 "--commit-interval-ms", "200",
             ] + extra)
