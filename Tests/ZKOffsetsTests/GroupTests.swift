@@ -19,6 +19,7 @@ struct GroupTests {
         let members = try (0..<3).map { _ in try fixture.startMember() }
         try await fixture.produce(0..<120)
         try await fixture.waitForRangeSplit(members: 3)
+        for member in members { try await member.waitUntilStarted() }
         try await fixture.waitUntilPrinted(120, by: members)
 
         // A graceful leave under traffic: its partitions move with their committed offsets.
@@ -30,6 +31,7 @@ struct GroupTests {
         // A new member under traffic.
         let joiner = try fixture.startMember()
         try await fixture.waitForRangeSplit(members: 3)
+        try await joiner.waitUntilStarted()
         try await producing.value
         let all = members + [joiner]
         try await fixture.waitUntilPrinted(360, by: all)
@@ -206,6 +208,17 @@ final class OffsetHistory: Sendable {
 }
 
 extension RunningConsumer {
+    /// Whether the consumer's log (LOG_LEVEL=info) holds `text` anywhere.
+    func logged(_ text: String) -> Bool {
+        ((try? String(contentsOf: errorLog, encoding: .utf8)) ?? "").contains(text)
+    }
+
+    /// Waits until the member finished starting (its first rebalance took partitions), so that a SIGTERM reaches
+    /// its graceful-shutdown handler rather than a process still starting.
+    func waitUntilStarted() async throws {
+        try await eventually(timeout: .seconds(60), "the member started: \(errors)") { logged("rebalanced:") }
+    }
+
     func terminate() { signal(SIGTERM) }
     func signal(_ signal: Int32) { _ = Glibc.kill(process.value.processIdentifier, signal) }
 }

@@ -21,6 +21,7 @@ struct RollingStorageTests {
         var members = try (0..<2).map { _ in try fixture.startMember(["--offsets-storage", "zookeeper"]) }
         var retired: [RunningConsumer] = []
         try await fixture.waitForRangeSplit(members: 2)
+        for member in members { try await member.waitUntilStarted() }
         var produced = 0
         for storage in ["dual", "kafka", "dual", "zookeeper"] {
             for slot in 0..<2 {
@@ -33,6 +34,7 @@ struct RollingStorageTests {
                 retired.append(members[slot])
                 members[slot] = try fixture.startMember(["--offsets-storage", storage])
                 try await fixture.waitForRangeSplit(members: 2)
+                try await members[slot].waitUntilStarted()
                 try await producing.value
             }
             try await fixture.waitUntilPrinted(produced, by: members + retired)
