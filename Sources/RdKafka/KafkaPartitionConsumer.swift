@@ -138,6 +138,13 @@ public final class KafkaPartitionConsumer: Sendable {
         return batch.messages
     }
 
+    /// Makes a `nextBatch` that is waiting for messages return now (an empty or partial batch), so that its caller
+    /// can react to something else (a rebalance, a stop) without waiting out the poll timeout. Safe from any
+    /// thread, at any time; does nothing after `close()`.
+    public func wakeUp() {
+        consumer.wakeUp()
+    }
+
     /// Leaves the assignment and releases the consumer, waiting for librdkafka to finish; idempotent.
     /// A `nextBatch` still running completes first; later calls throw `.closed`.
     public func close() async {

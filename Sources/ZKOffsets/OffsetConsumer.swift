@@ -386,6 +386,14 @@ public final class OffsetConsumer: Sendable {
     /// Stops handing out batches: `nextBatch` returns nil from now on. Call `close()` afterwards.
     public func stop() {
         state.withLock { $0.machine.stop() }
+        kafka.wakeUp()
+    }
+
+    /// A watch saw the group change: rebalance at the next `nextBatch`, and end the poll in progress so that the
+    /// next one comes now rather than after the poll timeout.
+    private func requestRebalance() {
+        state.withLock { $0.machine.requestRebalance() }
+        kafka.wakeUp()
     }
 
     /// Leaves the group gracefully: commits what was processed, deletes the owner znodes and the registration in
@@ -657,7 +665,7 @@ public final class OffsetConsumer: Sendable {
                         first = false
                         continue
                     }
-                    self?.state.withLock { $0.machine.requestRebalance() }
+                    self?.requestRebalance()
                 }
             } catch {
                 // The session ended (the events bring the rejoin) or the ids znode was deleted (the audit
@@ -681,7 +689,7 @@ public final class OffsetConsumer: Sendable {
                 state.waiting[partition] = Task { [weak self] in
                     do {
                         for try await data in client.watchData(path) where data == nil {
-                            self?.state.withLock { $0.machine.requestRebalance() }
+                            self?.requestRebalance()
                             return
                         }
                     } catch {}

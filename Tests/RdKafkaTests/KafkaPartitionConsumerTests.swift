@@ -26,6 +26,22 @@ struct KafkaPartitionConsumerTests {
         await fixture.close()
     }
 
+
+    /// A consumer caught up at the log end waits in `nextBatch`; `wakeUp` from another task ends the wait long
+    /// before its 10-minute poll timeout (the suite's 2-minute limit fails the test otherwise). A wake-up that
+    /// comes before the poll starts waiting ends it too: librdkafka keeps the yield until the next poll.
+    @Test func wakeUpEndsAWaitingPoll() async throws {
+        let fixture = try await MockClusterFixture.start(perPartition: 1)
+        let consumer = try KafkaPartitionConsumer(configuration: fixture.configuration, logger: fixture.logger)
+        try consumer.assign(Dictionary(uniqueKeysWithValues: fixture.allPartitions.map { ($0, Int64(1)) }))
+        let waker = Task { consumer.wakeUp() }
+        let batch = try await consumer.nextBatch(timeout: .seconds(600))
+        #expect(batch.isEmpty, "nothing past the log end to read")
+        await waker.value
+        await consumer.close()
+        consumer.wakeUp()  // after close: does nothing
+        await fixture.close()
+    }
     @Test("starts mid-log exactly where told, per partition")
     func startsMidLog() async throws {
         let fixture = try await MockClusterFixture.start(perPartition: 100)

@@ -1,5 +1,6 @@
 import CRdKafka
 import Logging
+import Synchronization
 
 /// A consumer handle and its consumer queue: every librdkafka call `KafkaPartitionConsumer` makes.
 ///
@@ -9,6 +10,8 @@ import Logging
 final class RDKafkaConsumer: Sendable {
     private let client: RDKafkaClient
     private let queue: ConsumerQueue
+    /// False once `close()` is about to release the queue: `wakeUp` yields only while it is true, under the lock.
+    private let queueOpen = Mutex(true)
 
     /// Creates the handle from properties applied in order: `defaults`, the user's configuration, `enforced`.
     init(
@@ -88,10 +91,19 @@ final class RDKafkaConsumer: Sendable {
             logger: logger)
     }
 
+    /// Makes a `poll` waiting on the queue return at once (with what it has, possibly nothing). Thread-safe and
+    /// non-blocking; does nothing once `close()` began.
+    func wakeUp() {
+        queueOpen.withLock { open in
+            if open { rd_kafka_queue_yield(queue.pointer) }
+        }
+    }
+
     /// Leaves the assignment and releases the handle, in the order above; idempotent. Blocks until librdkafka's
     /// threads ended: call on the worker thread, after any poll.
     func close() {
         guard !client.isDestroyed else { return }
+        queueOpen.withLock { $0 = false }
         _ = rd_kafka_consumer_close(client.handle)
         // The queue holds a reference on the handle: release it first or rd_kafka_destroy waits forever.
         rd_kafka_queue_destroy(queue.pointer)
