@@ -100,8 +100,11 @@ final class GroupFixture: Sendable {
         self.zooKeeper = zooKeeper
         cluster = try MockKafkaCluster(logger: TestEnvironment.logger)
         try cluster.createTopic(GroupTests.topic, partitions: GroupTests.partitions)
+        // A long session: the observer must outlive the faults the members go through (an ensemble frozen past
+        // their sessions), or its reads and watches would end with them.
         client = try await ZooKeeperClient.connect(
-            ZooKeeperConfiguration(connectString: zooKeeper, connectTimeout: .seconds(30)), logger: TestEnvironment.logger)
+            ZooKeeperConfiguration(connectString: zooKeeper, sessionTimeout: .seconds(30), connectTimeout: .seconds(30)),
+            logger: TestEnvironment.logger)
         let layout = try OffsetLayout(group: group)
         var watches: [Task<Void, Never>] = []
         let history = self.history
