@@ -155,6 +155,6 @@ let package = Package(
             ]
         ),
         // Server-free: pure logic (assignors, the consumer's state machine), runs in seconds.
-        .testTarget(name: "ZKOffsetsUnitTests", dependencies: ["ZKOffsets"]),
+        .testTarget(name: "ZKOffsetsUnitTests", dependencies: ["ZKOffsets", "RdKafka"]),
     ]
 )

@@ -11,7 +11,7 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "zkoffsets-bench",
         abstract: "zkoffsets benchmarks side by side with their baselines (see BENCHMARKS.md).",
-        subcommands: [Run.self, ConsumeOurs.self, RestartOurs.self],
+        subcommands: [Run.self, ConsumeOurs.self, RestartOurs.self, ServeMock.self],
         defaultSubcommand: Run.self
     )
 

@@ -309,6 +309,7 @@ struct ConsumeOurs: AsyncParsableCommand {
     @Option(help: "Stop after this many seconds.") var duration: Double?
     @Option(help: "A librdkafka property key=value (repeatable); none: the library's defaults.") var property: [String] = []
     @Option var commitIntervalMs: Int = 1_000
+    @Option(help: "Messages per batch at most (default: the library's).") var maxBatch: Int?
     @Option(help: "Partitions of the topic (needed with --lower).") var partitions: Int32 = 0
     @Flag(help: "The layer below: RdKafka's KafkaPartitionConsumer alone, assigned from offset 0, no ZooKeeper.")
     var lower = false
@@ -328,10 +329,11 @@ struct ConsumeOurs: AsyncParsableCommand {
             guard parts.count == 2 else { throw ValidationError("--property needs key=value: \(pair)") }
             properties[parts[0]] = parts[1]
         }
-        let configuration = ConsumerConfiguration(
+        var configuration = ConsumerConfiguration(
             group: group, topics: [topic], zookeeper: ZooKeeperConfiguration(connectString: zookeeper),
             kafka: KafkaConfiguration(bootstrapServers: bootstrap, properties: properties),
             commitInterval: .milliseconds(commitIntervalMs))
+        if let maxBatch { configuration.maxBatchSize = maxBatch }
         let clock = ContinuousClock()
         let t0 = clock.now
         let source: Source
@@ -369,6 +371,9 @@ struct ConsumeOurs: AsyncParsableCommand {
                     throw BenchFailure("stalled at \(count) of \(expected) messages; partition:count@next \(detail.joined(separator: " "))")
                 }
                 continue
+            }
+            if trace && clock.now - lastProgress > .milliseconds(20) {
+                progress("consume-ours: \(String(format: "%.0f", (clock.now - t0).microseconds / 1000)) ms: gap of \(String(format: "%.0f", (clock.now - lastProgress).microseconds / 1000)) ms at \(count) messages")
             }
             lastProgress = clock.now
             if trace && clock.now - lastTrace > .milliseconds(250) {

@@ -19,16 +19,23 @@ public final class KafkaPartitionConsumer: Sendable {
         "auto.offset.reset": "error",
     ]
 
-    /// Defaults the user's `properties` may override.
+    /// Defaults the user's `properties` may override: a small read-ahead, refilled as soon as it runs low.
     ///
-    /// librdkafka 2.0.2 stops fetching once its local queue holds `queued.min.messages` messages (100,000 by
-    /// default) or `queued.max.messages.kbytes`, and looks again only on a one-second timer: a fast consumer
-    /// then idles most of each second. Here the message count is raised out of the way and the queue is bounded
-    /// by bytes instead: 16 MiB kept a 48-partition consumer of 100-byte messages on the mock cluster at about
-    /// 1-2 M msgs/s with a peak RSS around 65-110 MB (noisy preliminary runs; see Benchmarks/ for real figures).
+    /// librdkafka stops fetching while its queue holds `queued.min.messages` messages or
+    /// `queued.max.messages.kbytes`, and in 2.0.2 looks again only on a one-second tick; this consumer wakes it
+    /// when the application drained the queue (`FetchPacer`), so a small queue costs no rate and bounds memory:
+    /// - 10,000 messages or 4 MiB queued (each queued message also costs librdkafka ~250 bytes of bookkeeping);
+    /// - a fetch response of at most 1 MiB (256 KiB per partition), so that one response cannot overshoot the
+    ///   queue many times over (librdkafka's default is 50 MiB, a whole topic's worth in one answer);
+    /// - brokers answer a fetch with nothing new after 100 ms instead of 500: a partition added while a fetch
+    ///   waits (a rebalance) starts sooner.
+    /// Measured with 100-byte messages over 48 partitions on the mock cluster (BENCHMARKS.md, row 3).
     public static let defaultProperties: [String: String] = [
-        "queued.min.messages": "1000000",
-        "queued.max.messages.kbytes": "16384",
+        "queued.min.messages": "10000",
+        "queued.max.messages.kbytes": "4096",
+        "fetch.max.bytes": "1048576",
+        "max.partition.fetch.bytes": "262144",
+        "fetch.wait.max.ms": "100",
     ]
 
     // Torn down on the worker (close() or deinit), after any poll still running there; `RDKafkaConsumer.close`

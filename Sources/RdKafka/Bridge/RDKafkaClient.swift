@@ -127,6 +127,16 @@ func withErrorBuffer<Result>(
     return result
 }
 
+extension RDKafkaClient {
+    /// The handle's value of an integer property (what was set, or librdkafka's default); nil if unknown.
+    func integerProperty(_ name: String) -> Int? {
+        var buffer = [CChar](repeating: 0, count: 64)
+        var size = buffer.count
+        guard rd_kafka_conf_get(rd_kafka_conf(handle), name, &buffer, &size) == RD_KAFKA_CONF_OK else { return nil }
+        return Int(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+}
+
 /// Routes librdkafka's log lines into the client's Logger (at info or quieter, as a library should).
 private func rdKafkaLogCallback(
     handle: OpaquePointer?, level: Int32, facility: UnsafePointer<CChar>?, text: UnsafePointer<CChar>?

@@ -5,13 +5,17 @@ import Synchronization
 /// A consumer handle and its consumer queue: every librdkafka call `KafkaPartitionConsumer` makes.
 ///
 /// The assignment calls are quick and thread-safe; `poll` and `close` block and run on the consumer's worker
-/// thread. Teardown order (`close()`): consumer_close, release `queue`, destroy the handle; `client` holds the
-/// callback context until after that.
+/// thread. Teardown order (`close()`): stop the fetch waker, consumer_close, release `queue`, destroy the handle;
+/// `client` holds the callback context until after that.
 final class RDKafkaConsumer: Sendable {
     private let client: RDKafkaClient
     private let queue: ConsumerQueue
     /// False once `close()` is about to release the queue: `wakeUp` yields only while it is true, under the lock.
     private let queueOpen = Mutex(true)
+    /// Wakes the broker threads when the pacer says so, and after the assignment changed.
+    private let fetchWaker: RDKafkaFetchWaker
+    /// Only `poll` uses it (on the worker thread); the lock is never contended.
+    private let pacer: Mutex<FetchPacer>
 
     /// Creates the handle from properties applied in order: `defaults`, the user's configuration, `enforced`.
     init(
@@ -27,6 +31,13 @@ final class RDKafkaConsumer: Sendable {
         }
         self.client = client
         self.queue = ConsumerQueue(pointer: queue)
+        pacer = Mutex(
+            FetchPacer(
+                messageLimit: client.integerProperty("queued.min.messages") ?? 100_000,
+                byteLimit: (client.integerProperty("queued.max.messages.kbytes") ?? 65_536) * 1024))
+        fetchWaker = RDKafkaFetchWaker(name: "rdkafka-fetch-waker") {
+            Self.wakeBrokers(client, logger: logger)
+        }
     }
 
     /// `true` once `close()` ran or started.
@@ -39,6 +50,7 @@ final class RDKafkaConsumer: Sendable {
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw KafkaError(rdKafka: error, context: "assigning \(starts.count) partition(s)")
         }
+        fetchWaker.wake()
     }
 
     /// Adds `starts` (explicit offsets, checked by the caller) to the assignment.
@@ -48,6 +60,7 @@ final class RDKafkaConsumer: Sendable {
             defer { rd_kafka_error_destroy(error) }
             throw KafkaError(rdKafkaError: error, context: "adding \(starts.count) partition(s)")
         }
+        fetchWaker.wake()
     }
 
     /// Removes `partitions` from the assignment.
@@ -69,6 +82,7 @@ final class RDKafkaConsumer: Sendable {
     func resume(_ partitions: [TopicPartition]) throws(KafkaError) {
         let list = RDKafkaTopicPartitionList(partitions)
         try Self.check(rd_kafka_resume_partitions(client.handle, list.pointer), list: list, action: "resuming")
+        fetchWaker.wake()
     }
 
     /// The partitions currently assigned.
@@ -86,9 +100,15 @@ final class RDKafkaConsumer: Sendable {
     /// `timeoutMs`: call on the worker thread, which also serialises the polls.
     func poll(maxMessages: Int, timeoutMs: Int32, logger: Logger) throws(KafkaError) -> RDKafkaConsumerPoll.Batch {
         guard !client.isDestroyed else { throw KafkaError(code: .closed, message: "the consumer is closed") }
-        return RDKafkaConsumerPoll.batch(
+        let batch = RDKafkaConsumerPoll.batch(
             handle: client.handle, queue: queue.pointer, maxMessages: maxMessages, timeoutMs: timeoutMs,
             logger: logger)
+        let remaining = Int(rd_kafka_queue_length(queue.pointer))
+        let wake = pacer.withLock {
+            $0.shouldWake(polled: batch.messages.count, polledBytes: batch.payloadBytes, remaining: remaining)
+        }
+        if wake { fetchWaker.wake() }
+        return batch
     }
 
     /// Makes a `poll` waiting on the queue return at once (with what it has, possibly nothing). Thread-safe and
@@ -103,11 +123,32 @@ final class RDKafkaConsumer: Sendable {
     /// threads ended: call on the worker thread, after any poll.
     func close() {
         guard !client.isDestroyed else { return }
+        fetchWaker.stop()
         queueOpen.withLock { $0 = false }
         _ = rd_kafka_consumer_close(client.handle)
         // The queue holds a reference on the handle: release it first or rd_kafka_destroy waits forever.
         rd_kafka_queue_destroy(queue.pointer)
         client.destroy()
+    }
+
+    /// One wake-up (see `RDKafkaFetchWaker`): a log-end lookup of the assigned partitions, one request per
+    /// leader broker. Its answer is not needed; a failure only means the brokers wake at their tick.
+    private static func wakeBrokers(_ client: RDKafkaClient, logger: Logger) {
+        guard !client.isDestroyed else { return }
+        var assignment: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        guard rd_kafka_assignment(client.handle, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR, let assignment else {
+            return
+        }
+        defer { rd_kafka_topic_partition_list_destroy(assignment) }
+        guard assignment.pointee.cnt > 0 else { return }
+        for index in 0..<Int(assignment.pointee.cnt) {
+            assignment.pointee.elems[index].offset = -1  // the log end
+        }
+        let error = rd_kafka_offsets_for_times(client.handle, assignment, 500)
+        if error != RD_KAFKA_RESP_ERR_NO_ERROR {
+            logger.debug(
+                "fetch wake-up failed", metadata: ["error": "\(String(cString: rd_kafka_err2str(error)))"])
+        }
     }
 
     private static func check(

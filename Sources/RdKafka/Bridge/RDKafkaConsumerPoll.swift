@@ -7,6 +7,8 @@ enum RDKafkaConsumerPoll {
     struct Batch: Sendable {
         var messages: [KafkaMessage] = []
         var errors: [KafkaError] = []
+        /// Key and value bytes of `messages`.
+        var payloadBytes = 0
     }
 
     /// Waits up to `timeoutMs` for a first message, then takes whatever else is already queued without waiting
@@ -41,6 +43,7 @@ enum RDKafkaConsumerPoll {
                 record(error: message, topic: fields.rkt == nil ? nil : lastTopicName, into: &batch, logger: logger)
                 continue
             }
+            batch.payloadBytes += fields.len + fields.key_len
             var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
             let timestamp = rd_kafka_message_timestamp(message, &timestampType)
             batch.messages.append(
