@@ -23,8 +23,9 @@ public struct ConsumerService: Service {
 
     /// - Parameters:
     ///   - consumer: a started consumer; the service owns it from now on and closes it when `run` ends.
-    ///   - commitEachBatch: commit after every batch (otherwise the consumer's commit interval applies, plus
-    ///     a commit for every batch that returned operations).
+    ///   - commitEachBatch: commit after every batch, while the next one is fetched and processed (otherwise the
+    ///     consumer's commit interval applies, plus a commit for every batch that returned operations, which
+    ///     always completes before the next batch).
     ///   - stopWhenIdle: stop after this long without a message, once every partition is read to its log end.
     ///   - maxMessages: stop after this many messages.
     ///   - logger: where refused commits and conflicts are logged (at info).
@@ -71,11 +72,16 @@ public struct ConsumerService: Service {
     private func consume() async throws {
         var lastMessage = ContinuousClock.now
         var remaining = maxMessages ?? Int.max
+        // The commit of the previous batch runs while the next one is fetched and processed: the batch's lines
+        // are out before its commit starts (nothing processed is lost to a crash), and the consumer does not wait
+        // for ZooKeeper's disk between batches. At most one is in flight; `close()` commits the rest.
+        var commitBehind: Task<Void, any Error>?
+        defer { commitBehind?.cancel() }
         while remaining > 0, var batch = try await consumer.nextBatch() {
             if batch.isEmpty {
                 if let stopWhenIdle, ContinuousClock.now - lastMessage >= stopWhenIdle {
                     // Idle is not enough: the first fetches may still be on their way.
-                    if try await consumer.isCaughtUp() { return }
+                    if try await consumer.isCaughtUp() { break }
                     lastMessage = .now
                 }
                 continue
@@ -83,14 +89,26 @@ public struct ConsumerService: Service {
             lastMessage = .now
             if batch.count > remaining { batch = Array(batch.prefix(remaining)) }
             remaining -= batch.count
-            do {
-                try await handle(batch)
-            } catch let error as OffsetError where error.code == .fenced || error.code == .sessionInDoubt {
-                logger.info("commit refused; consuming on", metadata: ["reason": "\(error.message)"])
-            } catch let error as ZooKeeperError where Self.isSessionTrouble(error) {
-                // The offsets stay marked; the interval commit (or, after a new session, the new owner) goes on.
-                logger.info("commit failed; consuming on", metadata: ["error": "\(error)"])
+            try await tolerateRefusals { try await handle(batch) }
+            if commitEachBatch {
+                if let previous = commitBehind { try await tolerateRefusals { try await previous.value } }
+                commitBehind = Task { [consumer] in try await consumer.commit() }
             }
+        }
+        if let previous = commitBehind { try await tolerateRefusals { try await previous.value } }
+        commitBehind = nil
+    }
+
+    /// Runs a commit (or a batch with its commit); a commit refused because the partitions moved or the session
+    /// is in doubt, or failed on ZooKeeper trouble, is logged and consumption goes on.
+    private func tolerateRefusals(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let error as OffsetError where error.code == .fenced || error.code == .sessionInDoubt {
+            logger.info("commit refused; consuming on", metadata: ["reason": "\(error.message)"])
+        } catch let error as ZooKeeperError where Self.isSessionTrouble(error) {
+            // The offsets stay marked; the interval commit (or, after a new session, the new owner) goes on.
+            logger.info("commit failed; consuming on", metadata: ["error": "\(error)"])
         }
     }
 
@@ -117,10 +135,9 @@ public struct ConsumerService: Service {
                 attempt += 1
             }
         }
-        // Plain processing: a failed commit leaves the batch marked (the interval commit tries again); the batch
-        // is not processed twice for it.
+        // Plain processing: the batch is marked and committed behind the next one (`consume`); a failed commit
+        // leaves it marked (the next commit tries again), it is not processed twice for it.
         consumer.markProcessed(batch)
-        if commitEachBatch { try await consumer.commit() }
     }
 
     private static func isSessionTrouble(_ error: ZooKeeperError) -> Bool {

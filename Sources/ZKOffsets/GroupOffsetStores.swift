@@ -19,6 +19,7 @@ final class GroupOffsetStores: Sendable {
     private let logger: Logger
     /// What Kafka holds as far as this member knows (what it read or committed), to send only changes.
     private let kafkaKnown = Mutex<[TopicPartition: Int64]>([:])
+    private let commitGate = SerialGate()
 
     init(
         storage: OffsetStorage, client: ZooKeeperClient, group: String, admin: KafkaAdminClient, timeout: Duration,
@@ -62,10 +63,20 @@ final class GroupOffsetStores: Sendable {
     /// Commits `offsets` to the configured stores, with `extraOperations` (the application's) and `ownership`
     /// (the deletes of a release or a leave) in the ZooKeeper transaction, fenced by `fencing`; see the type's
     /// description for the order and what a failure means.
+    /// Commits run one at a time (`SerialGate`), whoever calls.
     @discardableResult
     func commit(
         _ offsets: [TopicPartition: Int64], extraOperations: [ZooKeeperOperation] = [],
         fencing: [TopicPartition: ZooKeeperOperation] = [:], ownership: [ZooKeeperOperation] = []
+    ) async throws -> CommitSummary {
+        try await commitGate.run {
+            try await commitNow(offsets, extraOperations: extraOperations, fencing: fencing, ownership: ownership)
+        }
+    }
+
+    private func commitNow(
+        _ offsets: [TopicPartition: Int64], extraOperations: [ZooKeeperOperation],
+        fencing: [TopicPartition: ZooKeeperOperation], ownership: [ZooKeeperOperation]
     ) async throws -> CommitSummary {
         switch storage {
         case .zookeeper:
