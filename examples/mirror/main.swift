@@ -48,7 +48,8 @@ struct Mirror: AsyncParsableCommand {
             while !remaining.isEmpty, ContinuousClock.now < deadline {
                 for message in try await consumer.nextBatch() where remaining.contains(message.topicPartition) {
                     try producer.send(
-                        topic: message.topic, partition: message.partition, key: message.key, value: message.value,
+                        topic: message.topic, partition: message.partition, key: message.key.map(Array.init),
+                        value: Array(message.value),
                         timestampMillis: message.timestampMillis)
                     copied[message.topicPartition, default: 0] += 1
                     if message.offset + 1 >= marks[message.topicPartition]!.high {

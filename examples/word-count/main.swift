@@ -212,7 +212,7 @@ struct WordCounts: Sendable {
     }
 
     /// A valid znode name for `word` (see the top of the file); distinct words give distinct names.
-    static func znodeName(_ word: ArraySlice<UInt8>) -> String {
+    static func znodeName(_ word: some Collection<UInt8>) -> String {
         if word.elementsEqual([0x2E]) { return "%2E" }
         if word.elementsEqual([0x2E, 0x2E]) { return "%2E%2E" }
         let hex = Array("0123456789ABCDEF".utf8)

@@ -27,6 +27,13 @@ enum RDKafkaConsumerPoll {
             if more > 0 { count += more }
         }
         batch.messages.reserveCapacity(count)
+        // One buffer for every key and value of the batch (see `MessageBytes`).
+        var bytes = 0
+        for index in 0..<count {
+            guard let message = slots[index] else { continue }
+            bytes += message.pointee.len + message.pointee.key_len
+        }
+        let buffer = BatchBuffer(capacity: bytes)
 
         // Consecutive messages mostly share a topic: reuse its Swift string instead of decoding it each time.
         var lastTopicHandle: OpaquePointer?
@@ -49,8 +56,9 @@ enum RDKafkaConsumerPoll {
             batch.messages.append(
                 KafkaMessage(
                     topic: lastTopicName, partition: fields.partition, offset: fields.offset,
-                    key: fields.key.map { copyBytes($0, count: fields.key_len) },
-                    value: fields.payload.map { copyBytes($0, count: fields.len) } ?? [],
+                    key: fields.key.map { copy($0, count: fields.key_len, into: buffer) },
+                    value: fields.payload.map { copy($0, count: fields.len, into: buffer) }
+                        ?? MessageBytes(storage: buffer, offset: 0, count: 0),
                     timestampMillis: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp))
         }
         return batch
@@ -81,10 +89,7 @@ enum RDKafkaConsumerPoll {
         }
     }
 
-    private static func copyBytes(_ source: UnsafeMutableRawPointer, count: Int) -> [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            if count > 0 { memcpy(buffer.baseAddress!, source, count) }
-            initialized = count
-        }
+    private static func copy(_ source: UnsafeMutableRawPointer, count: Int, into buffer: BatchBuffer) -> MessageBytes {
+        MessageBytes(storage: buffer, offset: buffer.append(source, count: count), count: count)
     }
 }
