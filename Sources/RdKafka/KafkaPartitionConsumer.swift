@@ -7,8 +7,10 @@ import Synchronization
 /// no auto commit, no auto reset).
 ///
 /// Polling runs on one dedicated thread per consumer, never on Swift's cooperative pool; each `nextBatch`
-/// crosses threads once for a whole batch. Offsets are the application's business: this type never stores
-/// or commits any. Call `close()` when done.
+/// crosses threads once for a whole batch, whose keys and values share one buffer (`MessageBytes`). A second
+/// thread wakes librdkafka's fetchers when the application has drained their queue (`FetchPacer`), so the small
+/// read-ahead of `defaultProperties` is refilled at once instead of on librdkafka's one-second tick. Offsets are
+/// the application's business: this type never stores or commits any. Call `close()` when done.
 public final class KafkaPartitionConsumer: Sendable {
     /// Properties set on every consumer; the user's `properties` cannot override them (a differing value is
     /// ignored and logged at info): no commits or offset stores behind the application's back, and an
