@@ -109,14 +109,6 @@ extension KafkaRows {
                 list.insert(Contender(name: "ours, lower layer: RdKafka `KafkaPartitionConsumer.nextBatch` alone") {
                     try await ours(cluster, topic: topic, group: "unused", expected: expected, lower: true)
                 }, at: 1)
-            } else {
-                // The mock cluster holds a fetch that finds nothing for the whole fetch.wait.max.ms, and with several
-                // brokers the others' answers were seen to wait meanwhile; a real broker answers when data arrives.
-                list.append(Contender(name: "ours, `-X fetch.wait.max.ms=10`") {
-                    try await ours(
-                        cluster, topic: topic, group: "bench-\(topic)-\(UUID().uuidString.prefix(8))", expected: expected,
-                        properties: ["fetch.wait.max.ms=10"])
-                })
             }
             return list
         }

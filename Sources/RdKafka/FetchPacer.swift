@@ -6,8 +6,8 @@
 /// them, at the latest on their one-second tick (2.1 made this `fetch.queue.backoff.ms`, default still one
 /// second). A consumer faster than that tick then reads a queue's worth and idles for the rest of the second:
 /// one run in five of the consume benchmark fell from ~2 M to ~0.6 M msgs/s. The pacer watches the queue at
-/// every poll: once it was near a limit (the fetchers may have stopped) and has been drained to a quarter of it,
-/// it asks for one wake-up, so that the next fetch goes out before the application runs dry.
+/// every poll: once it was at half a limit or more (the fetchers may have stopped) and has been drained below
+/// half, it asks for one wake-up, so that the next fetch goes out before the application runs dry.
 ///
 /// Pure bookkeeping, no I/O: `RDKafkaConsumer` feeds it after each poll and sends the wake-up.
 struct FetchPacer: Sendable {
@@ -36,7 +36,7 @@ struct FetchPacer: Sendable {
         // Half a limit: the queue is only seen between polls, and a fetch response may have filled it past the
         // limit while the previous batch was being handed out.
         if isAbove(fraction: 0.5, queued: polled + remaining) { fetchersMayHaveStopped = true }
-        guard fetchersMayHaveStopped, !isAbove(fraction: 0.25, queued: remaining) else { return false }
+        guard fetchersMayHaveStopped, !isAbove(fraction: 0.5, queued: remaining) else { return false }
         fetchersMayHaveStopped = false
         return true
     }

@@ -26,14 +26,14 @@ public final class KafkaPartitionConsumer: Sendable {
     /// librdkafka stops fetching while its queue holds `queued.min.messages` messages or
     /// `queued.max.messages.kbytes`, and in 2.0.2 looks again only on a one-second tick; this consumer wakes it
     /// when the application drained the queue (`FetchPacer`), so a small queue costs no rate and bounds memory:
-    /// - 10,000 messages or 4 MiB queued (each queued message also costs librdkafka ~250 bytes of bookkeeping);
+    /// - 5,000 messages or 4 MiB queued (each queued message also costs librdkafka ~250 bytes of bookkeeping);
     /// - a fetch response of at most 1 MiB (256 KiB per partition), so that one response cannot overshoot the
     ///   queue many times over (librdkafka's default is 50 MiB, a whole topic's worth in one answer);
-    /// - brokers answer a fetch with nothing new after 100 ms instead of 500: a partition added while a fetch
-    ///   waits (a rebalance) starts sooner.
+    /// - brokers answer a fetch with nothing new after 100 ms instead of 500: a partition added while such a
+    ///   fetch waits (a rebalance handing it over) is fetched sooner.
     /// Measured with 100-byte messages over 48 partitions on the mock cluster (BENCHMARKS.md, row 3).
     public static let defaultProperties: [String: String] = [
-        "queued.min.messages": "10000",
+        "queued.min.messages": "5000",
         "queued.max.messages.kbytes": "4096",
         "fetch.max.bytes": "1048576",
         "max.partition.fetch.bytes": "262144",
@@ -125,7 +125,7 @@ public final class KafkaPartitionConsumer: Sendable {
     /// messages and errors, the messages come first and the errors are thrown by the following calls.
     /// Connection problems are retried by librdkafka and only logged. Throws `.closed` after `close()`.
     public func nextBatch(
-        maxMessages: Int = 10_000, timeout: Duration = .milliseconds(100)
+        maxMessages: Int = 5_000, timeout: Duration = .milliseconds(100)
     ) async throws -> [KafkaMessage] {
         if let error = pendingErrors.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {
             throw error

@@ -17,7 +17,8 @@ public struct ConsumerConfiguration: Sendable {
     public var commitInterval: Duration?
     /// Look for new partitions of the subscribed topics this often.
     public var metadataRefreshInterval: Duration
-    /// At most this many messages per batch.
+    /// At most this many messages per batch (5,000 by default: a batch is about the read-ahead librdkafka keeps,
+    /// and two of them in memory, the one in hand and the next, stay small).
     public var maxBatchSize: Int
     /// How long `nextBatch` waits for messages before it returns an empty batch.
     public var pollTimeout: Duration
@@ -49,7 +50,7 @@ public struct ConsumerConfiguration: Sendable {
         resetAboveLogEnd: Bool = false,
         commitInterval: Duration? = .seconds(1),
         metadataRefreshInterval: Duration = .seconds(30),
-        maxBatchSize: Int = 10_000,
+        maxBatchSize: Int = 5_000,
         pollTimeout: Duration = .milliseconds(100),
         kafkaTimeout: Duration = .seconds(10),
         joinsGroup: Bool = true,

@@ -132,7 +132,10 @@ final class RDKafkaConsumer: Sendable {
     }
 
     /// One wake-up (see `RDKafkaFetchWaker`): a log-end lookup of the assigned partitions, one request per
-    /// leader broker. Its answer is not needed; a failure only means the brokers wake at their tick.
+    /// leader broker. Sending the requests is what wakes the brokers; the answers are not needed, so the call
+    /// waits only 10 ms for them. Waiting longer blocked the wake-ups: a broker holding a fetch that finds
+    /// nothing (up to `fetch.wait.max.ms`) answers the lookup only after it, and meanwhile the other brokers,
+    /// stopped at the queue limit, stayed asleep (stalls of the whole wait, measured on 3 brokers).
     private static func wakeBrokers(_ client: RDKafkaClient, logger: Logger) {
         guard !client.isDestroyed else { return }
         var assignment: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
@@ -144,8 +147,8 @@ final class RDKafkaConsumer: Sendable {
         for index in 0..<Int(assignment.pointee.cnt) {
             assignment.pointee.elems[index].offset = -1  // the log end
         }
-        let error = rd_kafka_offsets_for_times(client.handle, assignment, 500)
-        if error != RD_KAFKA_RESP_ERR_NO_ERROR {
+        let error = rd_kafka_offsets_for_times(client.handle, assignment, 10)
+        if error != RD_KAFKA_RESP_ERR_NO_ERROR && error != RD_KAFKA_RESP_ERR__TIMED_OUT {
             logger.debug(
                 "fetch wake-up failed", metadata: ["error": "\(String(cString: rd_kafka_err2str(error)))"])
         }
