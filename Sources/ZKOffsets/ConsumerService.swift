@@ -14,7 +14,14 @@ public struct ConsumerService: Service {
     /// (empty for plain at-least-once processing).
     public typealias Process = @Sendable ([KafkaMessage]) async throws -> [ZooKeeperOperation]
 
-    private let consumer: OffsetConsumer
+    /// The consumer, or how to start it: started inside `run`, a SIGTERM during a long start (waiting for a
+    /// crashed member's session to expire) is a graceful shutdown instead of the signal's default, death.
+    private enum Source: Sendable {
+        case started(OffsetConsumer)
+        case starting(ConsumerConfiguration)
+    }
+
+    private let source: Source
     private let commitEachBatch: Bool
     private let stopWhenIdle: Duration?
     private let maxMessages: Int?
@@ -37,8 +44,32 @@ public struct ConsumerService: Service {
         consumer: OffsetConsumer, commitEachBatch: Bool = true, stopWhenIdle: Duration? = nil,
         maxMessages: Int? = nil, logger: Logger = Logger(label: "zkoffsets"), process: @escaping Process
     ) {
+        self.init(
+            source: .started(consumer), commitEachBatch: commitEachBatch, stopWhenIdle: stopWhenIdle,
+            maxMessages: maxMessages, logger: logger, process: process)
+    }
+
+    /// A service that starts its consumer from `configuration` when it runs, inside the `ServiceGroup`: a SIGTERM
+    /// or SIGINT during the start (which can wait for a ZooKeeper connection or for a crashed member's
+    /// registration to expire) cancels the start, which closes its session, instead of the signal's default death
+    /// with partitions claimed for a whole session timeout. The other
+    /// parameters are those of `init(consumer:...)`; `process` cannot reach the consumer, so this suits
+    /// processing that needs no ZooKeeper reads of its own.
+    public init(
+        starting configuration: ConsumerConfiguration, commitEachBatch: Bool = true, stopWhenIdle: Duration? = nil,
+        maxMessages: Int? = nil, logger: Logger = Logger(label: "zkoffsets"), process: @escaping Process
+    ) {
+        self.init(
+            source: .starting(configuration), commitEachBatch: commitEachBatch, stopWhenIdle: stopWhenIdle,
+            maxMessages: maxMessages, logger: logger, process: process)
+    }
+
+    private init(
+        source: Source, commitEachBatch: Bool, stopWhenIdle: Duration?, maxMessages: Int?, logger: Logger,
+        process: @escaping Process
+    ) {
         self.logger = logger
-        self.consumer = consumer
+        self.source = source
         self.commitEachBatch = commitEachBatch
         self.stopWhenIdle = stopWhenIdle
         self.maxMessages = maxMessages
@@ -54,10 +85,26 @@ public struct ConsumerService: Service {
     /// was processed, and the member leaves the group. When `process` or the consumer throws, the consumer is closed
     /// all the same (what was processed is still committed) and the error is rethrown.
     public func run() async throws {
-        let consumer = self.consumer
+        let consumer: OffsetConsumer
+        switch source {
+        case .started(let started): consumer = started
+        case .starting(let configuration):
+            do {
+                // A shutdown during the start cancels it: the start's own error path closes the session, which
+                // removes whatever it registered or claimed, and nothing was consumed yet.
+                consumer = try await cancelWhenGracefulShutdown {
+                    try await OffsetConsumer.start(configuration, logger: logger)
+                }
+            } catch where Task.isShuttingDownGracefully {
+                // Cancelled: a CancellationError, or the ZooKeeper connect's own `closing`.
+                logger.info("stopped while starting", metadata: ["error": "\(error)"])
+                return
+            }
+        }
         do {
+            // A shutdown requested during the start calls the handler at once: the consumer stops and leaves.
             try await withGracefulShutdownHandler {
-                try await consume()
+                try await consume(consumer)
             } onGracefulShutdown: {
                 consumer.stop()
             }
@@ -69,7 +116,7 @@ public struct ConsumerService: Service {
         try await consumer.close()
     }
 
-    private func consume() async throws {
+    private func consume(_ consumer: OffsetConsumer) async throws {
         var lastMessage = ContinuousClock.now
         var remaining = maxMessages ?? Int.max
         // The commit of the previous batch runs while the next one is fetched and processed: the batch's lines
@@ -89,7 +136,7 @@ public struct ConsumerService: Service {
             lastMessage = .now
             if batch.count > remaining { batch = Array(batch.prefix(remaining)) }
             remaining -= batch.count
-            try await tolerateRefusals { try await handle(batch) }
+            try await tolerateRefusals { try await handle(batch, consumer: consumer) }
             if commitEachBatch {
                 if let previous = commitBehind { try await tolerateRefusals { try await previous.value } }
                 commitBehind = Task { [consumer] in try await consumer.commit() }
@@ -116,7 +163,7 @@ public struct ConsumerService: Service {
     /// processed only if it applied. `process` runs again for the same batch when its ZooKeeper work failed for a
     /// reason a new attempt can get past: its conditional operations lost a race to another writer (another
     /// member), or the session was in trouble (connection lost, a new session replacing an expired one).
-    private func handle(_ batch: [KafkaMessage]) async throws {
+    private func handle(_ batch: [KafkaMessage], consumer: OffsetConsumer) async throws {
         var attempt = 1
         while true {
             do {

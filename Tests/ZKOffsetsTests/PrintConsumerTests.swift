@@ -124,6 +124,25 @@ struct PrintConsumerTests {
         #expect(try await noZooKeeper.wait() == 1)
     }
 
+    @Test func aSigtermWhileStartingStopsCleanly() async throws {
+        let executable = try #require(executable)
+        let cluster = try MockKafkaCluster(logger: TestEnvironment.logger)
+        defer { Task { await cluster.close() } }
+        try cluster.createTopic("events", partitions: 1)
+        // A "ZooKeeper" that accepts the connection and never answers: the start waits in its connect.
+        let silent = try SilentListener()
+        defer { silent.close() }
+        let run = try RunningConsumer(
+            executable: executable,
+            arguments: ["--zookeeper", "127.0.0.1:\(silent.port)", "--bootstrap-server", cluster.bootstrapServers,
+                        "--group", "g", "--topic", "events"])
+        try await eventually("print-consumer connects and waits") { silent.acceptedConnection() }
+        run.terminate()
+        // Before the consumer was started inside the service group, the signal killed it mid-start (or, once
+        // trapped, it waited for the connect timeout and exited 1).
+        #expect(try await run.wait() == 0, "\(run.errors)")
+    }
+
     @Test func killedTenTimesItLosesNothingAndRepeatsOnlyWhatWasNotCommitted() async throws {
         let executable = try #require(executable)
         let cluster = try MockKafkaCluster(logger: TestEnvironment.logger)
@@ -181,5 +200,41 @@ struct PrintConsumerTests {
             }
         }
         return offsets
+    }
+}
+
+/// A TCP listener on a free loopback port that accepts connections and never says anything.
+final class SilentListener: Sendable {
+    let port: UInt16
+    private let socket: Int32
+
+    init() throws {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
+                bind(socket, generic, length) == 0 && listen(socket, 4) == 0
+                    && getsockname(socket, generic, &length) == 0
+            }
+        }
+        guard bound else {
+            _ = Glibc.close(socket)
+            throw POSIXError(.EADDRNOTAVAIL)
+        }
+        _ = fcntl(socket, F_SETFL, fcntl(socket, F_GETFL) | O_NONBLOCK)
+        self.socket = socket
+        port = UInt16(bigEndian: address.sin_port)
+    }
+
+    /// True once a client connected (the connection is kept open, unanswered, until `close()`).
+    func acceptedConnection() -> Bool {
+        accept(socket, nil, nil) >= 0
+    }
+
+    func close() {
+        _ = Glibc.close(socket)
     }
 }

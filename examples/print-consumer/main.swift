@@ -82,9 +82,10 @@ struct PrintConsumer: AsyncParsableCommand {
         do {
             // Before the consumer starts, so that its metrics are created in the served registry.
             let metrics = try await MetricsEndpoint.servingMetricsSystem(listen: metricsListen)
-            let consumer = try await OffsetConsumer.start(configuration, logger: logger)
+            // Started inside the service group, so that a SIGTERM during the start is a clean stop.
             let service = ConsumerService(
-                consumer: consumer, stopWhenIdle: exitWhenIdleMs.map { .milliseconds($0) }, maxMessages: maxMessages
+                starting: configuration, stopWhenIdle: exitWhenIdleMs.map { .milliseconds($0) },
+                maxMessages: maxMessages, logger: logger
             ) { batch in
                 // Bytes, not String interpolation: printing is most of this program's work per message.
                 var text: [UInt8] = []
