@@ -5,10 +5,11 @@ import ZKOffsets
 import ZKOffsetsTool
 
 /// Kafka faults injected with librdkafka's mock cluster controls (3 brokers) while messages flow: a broker down and
-/// up, every partition leader moving, Fetch and ListOffsets requests failing. Consumers read through them losing
-/// nothing and repeating nothing (no member changes, so not even the batch in hand), and no offset znode ever moves
+/// up, every partition leader moving, Fetch, ListOffsets and (for `dual` storage) OffsetCommit requests failing.
+/// Consumers read through them losing nothing and repeating nothing (graceful joins only, so not even the batch in
+/// hand: every (partition, offset) below the log ends is read exactly once), and no offset znode ever moves
 /// backwards (every change watched). A topic that disappears under a consumer stops it with an error naming the
-/// topic, and its offsets stay as they were.
+/// topic, and its offsets stay as they were (data and version).
 @Suite("Kafka faults (mock cluster controls)", .serialized, .timeLimit(.minutes(3)))
 struct KafkaFaultTests {
     static let topic = GroupTests.topic
@@ -70,6 +71,7 @@ struct KafkaFaultTests {
         for member in members { try await member.waitUntilStarted() }
         let traffic = try Traffic(cluster: fixture.cluster, topic: Self.topic, partitions: Self.partitions)
         let consumed = { [members] in members.reduce(0) { $0 + $1.output.count } }
+        faults.consumerState = { [members] in members.map(\.errors).joined(separator: "\n---\n") }
         try await faults.brokerDownAndUp(2, consumed: consumed)
         try await faults.moveEveryLeader(consumed: consumed)
         try await faults.fetchErrors(consumed: consumed)
@@ -90,6 +92,32 @@ struct KafkaFaultTests {
         for member in members { member.terminate() }
         for member in members { #expect(try await member.wait() == 0, "\(member.errors)") }
         print("print-consumer group: \(sent) sent, \(check.read) printed, \(check.duplicates) repeated; faults: \(faults.injected)")
+    }
+
+    @Test func aDualStorageMemberCommitsThroughFailingOffsetCommits() async throws {
+        let executable = try #require(TestEnvironment.executable("print-consumer"), "build print-consumer first")
+        let fixture = try await GroupFixture(executable: executable)
+        defer { Task { await fixture.close() } }
+        var faults = KafkaFaults(cluster: fixture.cluster, topic: Self.topic, partitions: Self.partitions)
+
+        let member = try fixture.startMember(["--offsets-storage", "dual"])
+        faults.consumerState = { member.errors }
+        try await member.waitUntilStarted()
+        let traffic = try Traffic(cluster: fixture.cluster, topic: Self.topic, partitions: Self.partitions)
+        try await faults.offsetCommitErrors { member.output.count }
+        let sent = try await traffic.stop()
+        let ends = try await logEnds(fixture.cluster)
+        try await fixture.waitUntilPrinted(sent, by: [member])
+        try await eventually("ZooKeeper holds the log ends") { (try? await committedOffsets(fixture)) == ends }
+        try await eventually("Kafka holds the log ends") { (try? await kafkaOffsets(fixture)) == ends }
+
+        let check = DeliveryCheck(member.output.compactMap(PrintedLine.init), ends: ends, sent: sent)
+        #expect(check.duplicates == 0, "a failed Kafka commit repeats no message: \(check.duplicates) repeated")
+        #expect(fixture.backwards.isEmpty, "offsets moved backwards: \(fixture.backwards)")
+        #expect(member.process.value.isRunning, "the member consumed on: \(member.errors)")
+        member.terminate()
+        #expect(try await member.wait() == 0, "\(member.errors)")
+        print("dual storage: \(sent) sent, \(check.read) printed, \(check.duplicates) repeated; faults: \(faults.injected)")
     }
 
     @Test func aTopicDeletedUnderTheConsumersStopsThemNamingItAndLeavesTheOffsets() async throws {
@@ -140,6 +168,17 @@ struct KafkaFaultTests {
         let marks = try await admin.watermarks(for: partitions)
         await admin.close()
         return Dictionary(uniqueKeysWithValues: marks.map { ($0.key.partition, $0.value.high) })
+    }
+
+    /// The group's offsets in Kafka (OffsetFetch).
+    private func kafkaOffsets(_ fixture: GroupFixture) async throws -> [Int32: Int64] {
+        let admin = try KafkaAdminClient(
+            configuration: KafkaConfiguration(bootstrapServers: fixture.cluster.bootstrapServers),
+            logger: TestEnvironment.logger)
+        defer { Task { await admin.close() } }
+        let partitions = (0..<Self.partitions).map { TopicPartition(topic: Self.topic, partition: $0) }
+        let offsets = try await admin.committedOffsets(group: fixture.group, partitions: partitions)
+        return Dictionary(uniqueKeysWithValues: offsets.map { ($0.key.partition, $0.value) })
     }
 
     private func committedOffsets(_ fixture: GroupFixture) async throws -> [Int32: Int64] {

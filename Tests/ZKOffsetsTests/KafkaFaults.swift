@@ -11,6 +11,8 @@ struct KafkaFaults {
     let partitions: [TopicPartition]
     /// How many more messages the consumers must read while a fault holds.
     var readOn = 200
+    /// What to show of the consumers when they do not read on (their last log lines).
+    var consumerState: () -> String = { "" }
     private(set) var injected: [String] = []
 
     init(cluster: MockKafkaCluster, topic: String, partitions: Int32) {
@@ -30,7 +32,7 @@ struct KafkaFaults {
         let before = consumed()
         try cluster.setBrokerDown(broker)
         do {
-            try await eventually("reading goes on from the other brokers while broker \(broker) is down") {
+            try await eventually("reading goes on from the other brokers while broker \(broker) is down; consumers: \(consumerState())") {
                 consumed() >= before + readOn
             }
         } catch {
@@ -47,7 +49,7 @@ struct KafkaFaults {
         for partition in partitions {
             try cluster.setLeader(of: partition, to: (partition.partition + 1) % cluster.brokerCount + 1)
         }
-        try await eventually("reading goes on after every leader moved") { consumed() >= before + readOn }
+        try await eventually("reading goes on after every leader moved; consumers: \(consumerState())") { consumed() >= before + readOn }
         injected.append("\(partitions.count) leader moves")
     }
 
@@ -59,8 +61,20 @@ struct KafkaFaults {
                 .requestTimedOut], count: 3
         ).flatMap { $0 }
         try cluster.failNextRequests(.fetch, with: errors)
-        try await eventually("reading goes on through failing Fetch requests") { consumed() >= before + readOn }
+        try await eventually("reading goes on through failing Fetch requests; consumers: \(consumerState())") { consumed() >= before + readOn }
         injected.append("\(errors.count) Fetch errors")
+    }
+
+    /// The next OffsetCommit requests (Kafka-stored group offsets, as `dual` and `kafka` storage commit them) fail:
+    /// not coordinator, coordinator not available, timed out, disconnect.
+    mutating func offsetCommitErrors(consumed: () -> Int) async throws {
+        let before = consumed()
+        let errors: [MockKafkaCluster.InjectedError] = [
+            .notCoordinator, .coordinatorNotAvailable, .requestTimedOut, .disconnect,
+        ]
+        try cluster.failNextRequests(.offsetCommit, with: errors)
+        try await eventually("reading goes on through failing OffsetCommit requests; consumers: \(consumerState())") { consumed() >= before + readOn }
+        injected.append("\(errors.count) OffsetCommit errors")
     }
 
     /// The next ListOffsets requests (log start and end lookups, as a consumer starting a partition makes) fail:
