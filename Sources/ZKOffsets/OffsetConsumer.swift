@@ -156,8 +156,7 @@ public final class OffsetConsumer: Sendable {
     ///
     /// Throws what the application must hear about: a malformed offset znode, an offset outside the log under the
     /// policies, an unknown topic (also one deleted while consuming, seen at the next metadata refresh), members
-    /// whose subscriptions rule out the assignment strategy. Connection
-    /// problems are retried, not thrown.
+    /// whose subscriptions rule out the assignment strategy. Connection problems are retried, not thrown.
     public func nextBatch() async throws -> [KafkaMessage]? {
         while true {
             let action = state.withLock { state in
