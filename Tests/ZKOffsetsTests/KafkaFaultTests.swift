@@ -67,6 +67,7 @@ struct KafkaFaultTests {
         try faults.spreadLeaders()
 
         var members = try (0..<2).map { _ in try fixture.startMember() }
+        defer { for member in members { member.killIfRunning() } }  // a failed expectation leaves none behind
         try await fixture.waitForRangeSplit(members: 2)
         for member in members { try await member.waitUntilStarted() }
         let traffic = try Traffic(cluster: fixture.cluster, topic: Self.topic, partitions: Self.partitions)
@@ -101,6 +102,7 @@ struct KafkaFaultTests {
         var faults = KafkaFaults(cluster: fixture.cluster, topic: Self.topic, partitions: Self.partitions)
 
         let member = try fixture.startMember(["--offsets-storage", "dual"])
+        defer { member.killIfRunning() }
         faults.consumerState = { member.errors }
         try await member.waitUntilStarted()
         let traffic = try Traffic(cluster: fixture.cluster, topic: Self.topic, partitions: Self.partitions)
@@ -129,6 +131,7 @@ struct KafkaFaultTests {
         // A print-consumer (the fixture's group) and a library consumer (a group of its own) read everything. They
         // look at the metadata every second (30 s by default), which is when they see the topic gone.
         let member = try fixture.startMember(["--metadata-refresh-ms", "1000"])
+        defer { member.killIfRunning() }
         let library = TestEnvironment.freshGroup("library")
         var configuration = TestEnvironment.configuration(group: library, topics: [Self.topic], cluster: fixture.cluster)
         configuration.metadataRefreshInterval = .seconds(1)
@@ -199,6 +202,13 @@ struct KafkaFaultTests {
             stored.append(StoredZnode(partition: partition, data: node.string ?? "", version: node.stat.version))
         }
         return stored
+    }
+}
+
+extension RunningConsumer {
+    /// SIGKILL, unless the process already ended.
+    func killIfRunning() {
+        if process.value.isRunning { kill() }
     }
 }
 
