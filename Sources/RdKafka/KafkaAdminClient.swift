@@ -36,7 +36,8 @@ public final class KafkaAdminClient: Sendable {
     ///
     /// One metadata request checks that every partition exists (else `.unknownTopicOrPartition` naming it),
     /// then two ListOffsets lookups run in parallel, each one request per leader broker: cost does not grow
-    /// with round trips per partition.
+    /// with round trips per partition. A lookup answered with a retryable error (leader moved or not available,
+    /// connection lost, timed out) is asked again until `timeout`.
     public func watermarks(
         for partitions: [TopicPartition], timeout: Duration = .seconds(10)
     ) async throws -> [TopicPartition: Watermarks] {
@@ -206,9 +207,28 @@ public final class KafkaAdminClient: Sendable {
     ) async throws -> [TopicPartition: Int64] {
         let client = try openClient()
         let query = Dictionary(uniqueKeysWithValues: partitions.map { ($0, timestamp) })
-        let timeoutMs = Self.remaining(until: deadline)
-        return try await runOnDedicatedThread(name: "rdkafka-list-offsets") {
-            try client.offsets(forTimes: query, timeoutMs: timeoutMs)
+        return try await Self.retrying(until: deadline) {
+            let timeoutMs = Self.remaining(until: deadline)
+            return try await runOnDedicatedThread(name: "rdkafka-list-offsets") {
+                try client.offsets(forTimes: query, timeoutMs: timeoutMs)
+            }
+        }
+    }
+
+    /// Runs `body` again after a retryable failure (a leader moving, a dropped connection, a broker timing out)
+    /// while time is left before `deadline`: librdkafka's offsets lookup reports such answers instead of retrying
+    /// them itself. Waits 50 ms before the first retry, doubling up to 1 s.
+    private static func retrying<T: Sendable>(
+        until deadline: ContinuousClock.Instant, _ body: () async throws -> T
+    ) async throws -> T {
+        var delay = Duration.milliseconds(50)
+        while true {
+            do {
+                return try await body()
+            } catch let error as KafkaError where error.isRetryable && ContinuousClock.now + delay < deadline {
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(1))
+            }
         }
     }
 

@@ -7,14 +7,19 @@ import Logging
 /// messages are silently dropped), ignores replication, and does not implement every request
 /// (timestamp lookups answer "none", ListGroups/DescribeGroups are unsupported in librdkafka 2.0.2).
 /// Metadata is raised to v4 so that clients can ask for a topic without the mock auto-creating it.
+/// Faults (brokers down, leaders moving, request errors, a topic that looks deleted): `MockKafkaCluster+Faults.swift`.
 public final class MockKafkaCluster: Sendable {
     // The cluster runs on the host handle's threads: `host` must outlive `cluster`, so `close()` destroys
     // the cluster first and the host after it.
     private let host: RDKafkaClient
-    private let cluster: RDKafkaMockCluster
+    // Internal, not private: the fault controls (MockKafkaCluster+Faults.swift) call it.
+    let cluster: RDKafkaMockCluster
 
     /// The cluster's broker addresses (`127.0.0.1:<port>,...`), valid until `close()`.
     public let bootstrapServers: String
+
+    /// The number of brokers; their ids are 1 to `brokerCount`.
+    public let brokerCount: Int32
 
     /// Starts a mock cluster of `brokers` brokers listening on loopback ports chosen by the system.
     public init(brokers: Int = 1, logger: Logger) throws {
@@ -33,6 +38,7 @@ public final class MockKafkaCluster: Sendable {
             throw error
         }
         bootstrapServers = cluster.bootstrapServers
+        brokerCount = Int32(clamping: brokers)
         logger.info("mock Kafka cluster started", metadata: ["bootstrap": "\(bootstrapServers)"])
     }
 

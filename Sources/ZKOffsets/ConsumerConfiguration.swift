@@ -15,7 +15,8 @@ public struct ConsumerConfiguration: Sendable {
     public var resetAboveLogEnd: Bool
     /// Commit processed offsets this often (checked each time a batch is asked for); nil: only explicit commits.
     public var commitInterval: Duration?
-    /// Look for new partitions of the subscribed topics this often.
+    /// Look for new partitions of the subscribed topics, and for subscribed topics that no longer exist (the
+    /// consumer then stops with `unknownTopic`), this often.
     public var metadataRefreshInterval: Duration
     /// At most this many messages per batch (5,000 by default: a batch is about the read-ahead librdkafka keeps,
     /// and two of them in memory, the one in hand and the next, stay small).

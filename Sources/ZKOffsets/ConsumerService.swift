@@ -8,7 +8,9 @@ import ServiceLifecycle
 /// Rebalances need nothing from the application: partitions given up are released at the next batch, after the
 /// one in hand was committed. A commit refused because the batch's partitions moved (`fenced`: an expired
 /// session) or because the session is in doubt is logged and consumption goes on: the batch is not counted as
-/// processed, and whoever owns its partitions delivers it again.
+/// processed, and whoever owns its partitions delivers it again. A Kafka offset commit (`dual`, `kafka` storage)
+/// that failed for a reason that may pass (the coordinator moving, a timeout) is logged too: the next commit sends
+/// the offsets again.
 public struct ConsumerService: Service {
     /// Handles one batch; returns ZooKeeper operations to commit atomically with the batch's offsets
     /// (empty for plain at-least-once processing).
@@ -156,6 +158,10 @@ public struct ConsumerService: Service {
         } catch let error as ZooKeeperError where Self.isSessionTrouble(error) {
             // The offsets stay marked; the interval commit (or, after a new session, the new owner) goes on.
             logger.info("commit failed; consuming on", metadata: ["error": "\(error)"])
+        } catch let error as KafkaOffsetStoreError where error.isRetryable {
+            // `dual` or `kafka` storage, the group coordinator moving or unreachable: the offsets stay marked
+            // (and in ZooKeeper, with `dual`); the next commit sends them to Kafka again.
+            logger.info("Kafka offset commit failed; consuming on", metadata: ["error": "\(error)"])
         }
     }
 

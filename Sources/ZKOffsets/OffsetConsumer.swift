@@ -155,8 +155,8 @@ public final class OffsetConsumer: Sendable {
     /// partitions. While the session is in doubt it fetches nothing.
     ///
     /// Throws what the application must hear about: a malformed offset znode, an offset outside the log under the
-    /// policies, an unknown topic, members whose subscriptions rule out the assignment strategy. Connection
-    /// problems are retried, not thrown.
+    /// policies, an unknown topic (also one deleted while consuming, seen at the next metadata refresh), members
+    /// whose subscriptions rule out the assignment strategy. Connection problems are retried, not thrown.
     public func nextBatch() async throws -> [KafkaMessage]? {
         while true {
             let action = state.withLock { state in
@@ -214,7 +214,7 @@ public final class OffsetConsumer: Sendable {
                 state.withLock { $0.lastCommit = .now }
             }
         }
-        if refreshDue { await refreshPartitions() }
+        if refreshDue { try await refreshPartitions() }
         var batch: [KafkaMessage]
         do {
             batch = try await kafka.nextBatch(maxMessages: configuration.maxBatchSize, timeout: configuration.pollTimeout)
@@ -580,12 +580,20 @@ public final class OffsetConsumer: Sendable {
         }
     }
 
-    /// Looks for partitions added to the subscribed topics; a change starts a rebalance.
-    private func refreshPartitions() async {
+    /// Looks for partitions added to the subscribed topics; a change starts a rebalance. A subscribed topic the
+    /// brokers no longer know (deleted) is thrown as `unknownTopic`: nothing more can come from it, and its offsets
+    /// must stay as they are (a topic created again under the same name starts at offset 0 again: an operator
+    /// decides whether to reset them).
+    private func refreshPartitions() async throws {
         state.withLock { $0.lastRefresh = .now }
         let partitions: [TopicPartition]
         do {
             partitions = try await resolver.subscribedPartitions()
+        } catch let error as OffsetError where error.code == .unknownTopic {
+            throw OffsetError(
+                .unknownTopic,
+                "a subscribed topic disappeared while consuming: \(error.message); the consumer stops, and the "
+                    + "group's offsets in ZooKeeper are left as they are")
         } catch {
             logger.info("metadata refresh failed; will retry", metadata: ["error": "\(error)"])
             return
@@ -732,7 +740,8 @@ public final class OffsetConsumer: Sendable {
         switch error {
         case is ZooKeeperError: true
         case let error as OffsetError: [.fenced, .concurrentModification, .partitionOwned].contains(error.code)
-        case let error as KafkaError: error.code == .timedOut || error.code == .transport
+        // Any error the brokers may answer differently next time: a leader moving, a coordinator loading too.
+        case let error as KafkaError: error.isRetryable
         default: false
         }
     }

@@ -95,10 +95,10 @@ final class GroupFixture: Sendable {
     /// The ZooKeeper the members use (the single test server unless given, e.g. the ensemble).
     let zooKeeper: String
 
-    init(executable: URL, zooKeeper: String = TestEnvironment.zooKeeper) async throws {
+    init(executable: URL, zooKeeper: String = TestEnvironment.zooKeeper, brokers: Int = 1) async throws {
         self.executable = executable
         self.zooKeeper = zooKeeper
-        cluster = try MockKafkaCluster(logger: TestEnvironment.logger)
+        cluster = try MockKafkaCluster(brokers: brokers, logger: TestEnvironment.logger)
         try cluster.createTopic(GroupTests.topic, partitions: GroupTests.partitions)
         // A long session: the observer must outlive the faults the members go through (an ensemble frozen past
         // their sessions), or its reads and watches would end with them.

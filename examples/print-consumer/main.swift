@@ -45,6 +45,10 @@ struct PrintConsumer: AsyncParsableCommand {
         name: .customLong("offsets-storage"),
         help: "Where offsets are kept: zookeeper, dual (both; start from the greater) or kafka (group offsets).")
     var offsetsStorage: String = "zookeeper"
+    @Option(
+        name: .customLong("metadata-refresh-ms"),
+        help: "Look for new partitions, and for deleted topics (the consumer then exits 1), this often (ms).")
+    var metadataRefreshMs: Int = 30_000
     @Option(name: .customLong("metrics-listen"), help: "Serve the consumer's metrics at http://HOST:PORT/metrics.")
     var metricsListen: String?
 
@@ -77,6 +81,7 @@ struct PrintConsumer: AsyncParsableCommand {
             ),
             kafka: KafkaConfiguration(bootstrapServers: bootstrapServer, properties: kafkaProperties),
             resetPolicy: policy, commitInterval: .milliseconds(commitIntervalMs),
+            metadataRefreshInterval: .milliseconds(metadataRefreshMs),
             assignmentStrategy: strategy, offsetStorage: storage
         )
         do {

@@ -64,8 +64,9 @@ enum RDKafkaConsumerPoll {
         return batch
     }
 
-    /// Partition errors (and fatal ones) go to the caller; client-level errors such as a lost connection are
-    /// retried by librdkafka, so they are only logged.
+    /// Partition errors (and fatal ones) go to the caller; client-level errors such as a lost connection, and
+    /// partition errors librdkafka retries itself (a Fetch that timed out, a leader not available: it fetches the
+    /// partition again from the same position), are only logged.
     private static func record(
         error message: UnsafeMutablePointer<rd_kafka_message_t>, topic: String?, into batch: inout Batch,
         logger: Logger
@@ -77,9 +78,13 @@ enum RDKafkaConsumerPoll {
             String(decoding: UnsafeRawBufferPointer(start: $0, count: fields.len), as: UTF8.self)
         }
         if let topic {
-            batch.errors.append(
-                KafkaError(
-                    rdKafka: fields.err, context: "fetch", topic: topic, partition: fields.partition, detail: text))
+            let error = KafkaError(
+                rdKafka: fields.err, context: "fetch", topic: topic, partition: fields.partition, detail: text)
+            guard error.isRetryable else {
+                batch.errors.append(error)
+                return
+            }
+            logger.info("fetch error (librdkafka retries)", metadata: ["error": "\(error)"])
         } else if fields.err == RD_KAFKA_RESP_ERR__FATAL {
             batch.errors.append(KafkaError(rdKafka: fields.err, context: "consumer", detail: text))
         } else {

@@ -37,6 +37,59 @@ final class RDKafkaMockCluster: @unchecked Sendable {
         }
     }
 
+    // MARK: Faults (each a thin call of rdkafka_mock.h; the public API documents what they mean)
+
+    /// `rd_kafka_mock_broker_set_down`: disconnects the broker's clients and refuses new connections.
+    func setBrokerDown(_ broker: Int32) throws(KafkaError) {
+        try check(rd_kafka_mock_broker_set_down(try open(), broker), "taking mock broker \(broker) down")
+    }
+
+    /// `rd_kafka_mock_broker_set_up`: the broker accepts connections again.
+    func setBrokerUp(_ broker: Int32) throws(KafkaError) {
+        try check(rd_kafka_mock_broker_set_up(try open(), broker), "bringing mock broker \(broker) up")
+    }
+
+    /// `rd_kafka_mock_partition_set_leader`: the partition's leader becomes `broker`.
+    func setLeader(topic: String, partition: Int32, broker: Int32) throws(KafkaError) {
+        try check(
+            rd_kafka_mock_partition_set_leader(try open(), topic, partition, broker),
+            "moving the leader of \(topic)-\(partition) to mock broker \(broker)", topic: topic, partition: partition)
+    }
+
+    /// `rd_kafka_mock_push_request_errors_array`: the next `errors.count` requests of `apiKey`, whichever broker
+    /// gets them, are answered with these codes in order (`__TRANSPORT` disconnects instead).
+    func pushRequestErrors(apiKey: Int16, errors: [Int32]) throws(KafkaError) {
+        let cluster = try open()
+        let codes = errors.map { rd_kafka_resp_err_t(rawValue: $0) }
+        codes.withUnsafeBufferPointer { buffer in
+            rd_kafka_mock_push_request_errors_array(cluster, apiKey, buffer.count, buffer.baseAddress)
+        }
+    }
+
+    /// `rd_kafka_mock_clear_request_errors`: forgets the errors still pushed for `apiKey`.
+    func clearRequestErrors(apiKey: Int16) throws(KafkaError) {
+        rd_kafka_mock_clear_request_errors(try open(), apiKey)
+    }
+
+    /// `rd_kafka_mock_topic_set_error`: Metadata answers `topic` with `error` (0 clears it). librdkafka 2.0.2's
+    /// mock uses it for Metadata (and AddPartitionsToTxn) only; Fetch and Produce still serve the topic.
+    func setTopicError(_ topic: String, error: Int32) throws(KafkaError) {
+        rd_kafka_mock_topic_set_error(try open(), topic, rd_kafka_resp_err_t(rawValue: error))
+    }
+
+    private func open() throws(KafkaError) -> OpaquePointer {
+        guard !isDestroyed else { throw KafkaError(code: .closed, message: "the mock cluster is closed") }
+        return rawPointer
+    }
+
+    private func check(
+        _ error: rd_kafka_resp_err_t, _ context: String, topic: String? = nil, partition: Int32? = nil
+    ) throws(KafkaError) {
+        if error != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError(rdKafka: error, context: context, topic: topic, partition: partition)
+        }
+    }
+
     /// Stops the brokers and frees the cluster; idempotent. Blocks: never call on the cooperative pool.
     func destroy() {
         let first = destroyed.withLock { wasDestroyed in
