@@ -164,10 +164,13 @@ public final class KafkaAdminClient: Sendable {
         }
     }
 
-    /// Releases the client's connections and threads; waits until librdkafka finished. Idempotent.
+    /// Releases the client's connections and threads; waits until librdkafka finished, for at most 10 seconds
+    /// (see `BoundedClose`). Idempotent.
     public func close() async {
         let client = self.client
-        await runOnDedicatedThread(name: "rdkafka-admin-close") { client.destroy() }
+        _ = await BoundedClose.run("admin client", logger: logger) {
+            await runOnDedicatedThread(name: "rdkafka-admin-close") { client.destroy() }
+        }
     }
 
     // MARK: - Steps

@@ -154,11 +154,15 @@ public final class KafkaPartitionConsumer: Sendable {
         consumer.wakeUp()
     }
 
-    /// Leaves the assignment and releases the consumer, waiting for librdkafka to finish; idempotent.
-    /// A `nextBatch` still running completes first; later calls throw `.closed`.
+    /// Leaves the assignment and releases the consumer, waiting for librdkafka to finish, for at most 10 seconds
+    /// (librdkafka 2.0.2 can hang in its destroy; see `BoundedClose`); idempotent. A `nextBatch` still running
+    /// completes first; later calls throw `.closed`.
     public func close() async {
         let consumer = self.consumer
-        _ = try? await worker.run { consumer.close() }
+        let worker = self.worker
+        _ = await BoundedClose.run("consumer", logger: logger) {
+            _ = try? await worker.run { consumer.close() }
+        }
         worker.stop()
     }
 
