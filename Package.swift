@@ -39,8 +39,9 @@ let package = Package(
             providers: [.apt(["librdkafka-dev"])]
         ),
         // Calling blocking C APIs from async code: a thread per blocking call, a box for a value handed to that
-        // thread, timeouts in C milliseconds. Shared by ZooKeeper, RdKafka and the tool; no C, no dependencies,
-        // `package` access only (not a product, nothing of it is public API).
+        // thread, timeouts in C milliseconds; and the log metadata keys of every library. Shared by ZooKeeper,
+        // RdKafka, ZKOffsets and the tool; no C, no dependencies, `package` access only (not a product, nothing of
+        // it is public API).
         .target(name: "BlockingCalls"),
         .target(
             name: "ZooKeeper",
@@ -61,6 +62,7 @@ let package = Package(
         .target(
             name: "ZKOffsets",
             dependencies: [
+                "BlockingCalls",
                 "ZooKeeper",
                 "RdKafka",
                 .product(name: "Logging", package: "swift-log"),

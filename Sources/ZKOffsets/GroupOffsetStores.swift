@@ -34,7 +34,7 @@ final class GroupOffsetStores: Sendable {
     /// The stored offsets of `partitions` (absent when none), from the configured stores; in `dual` the greater
     /// of the two, with each difference logged.
     func read(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Int64] {
-        let inZooKeeper = storage == .kafka ? [:] : try await zooKeeper.read(partitions).mapValues(\.offset)
+        let inZooKeeper = storage == .kafka ? [:] : try await zooKeeper.read(partitions).compactMapValues(\.offset)
         guard let kafka else { return inZooKeeper }
         let inKafka = try await kafka.read(partitions)
         kafkaKnown.withLock { $0.merge(inKafka) { _, new in new } }

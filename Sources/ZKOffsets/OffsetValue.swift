@@ -54,7 +54,12 @@ public enum OffsetValue {
     /// the znode and its bytes.
     public static func decode(_ bytes: [UInt8], path: String) throws(OffsetError) -> Int64 {
         if let value = classify(bytes).offset { return value }
-        throw OffsetError(
+        throw malformed(bytes, path: path)
+    }
+
+    /// The `malformedOffset` error for the znode at `path` holding `bytes`: it names both.
+    public static func malformed(_ bytes: [UInt8], path: String) -> OffsetError {
+        OffsetError(
             .malformedOffset, path: path,
             "offset znode \(path) holds \(describe(bytes)), not a decimal offset; it was left unchanged"
         )

@@ -1,38 +1,5 @@
 import ZKOffsets
 
-/// One offset znode as stored: its path, its exact bytes, its Stat, and the offset when the bytes decode.
-public struct StoredOffsetNode: Sendable, Equatable {
-    /// `/consumers/<group>/offsets/<topic>/<partition>`.
-    public var path: String
-    /// The data exactly as stored.
-    public var bytes: [UInt8]
-    /// The znode's Stat (version for conditional writes, mtime for the age of the last commit).
-    public var stat: ZNodeStat
-    /// The decoded offset (tolerating surrounding whitespace, as readers do); nil when the data is malformed.
-    public var offset: Int64?
-
-    /// Keeps the znode as read and decodes its offset; malformed data is kept, not thrown (see `malformedError`).
-    public init(path: String, bytes: [UInt8], stat: ZNodeStat) {
-        self.path = path
-        self.bytes = bytes
-        self.stat = stat
-        self.offset = try? OffsetValue.decode(bytes, path: path)
-    }
-
-    /// True when the data is not a decimal offset at all.
-    public var isMalformed: Bool { offset == nil }
-
-    /// The error that names the znode and its bytes, when malformed.
-    public var malformedError: OffsetError? {
-        do {
-            _ = try OffsetValue.decode(bytes, path: path)
-            return nil
-        } catch {
-            return error
-        }
-    }
-}
-
 /// A group under `/consumers`, with its topics (those that have offsets) and its live members.
 public struct GroupSummary: Sendable, Equatable, Codable {
     /// The group id, the child's name under `/consumers`.
@@ -128,7 +95,7 @@ public struct GroupInventory: Sendable {
 
     /// Every offset znode of the group under `topics` (all stored topics when nil), read in one pipelined batch.
     /// Topic names found in ZooKeeper that are not valid topic names are skipped (`verify` reports them).
-    public func offsets(group: String, topics: [String]? = nil) async throws -> [TopicPartition: StoredOffsetNode] {
+    public func offsets(group: String, topics: [String]? = nil) async throws -> [TopicPartition: StoredOffset] {
         let layout = try OffsetLayout(group: group)
         for topic in topics ?? [] { try OffsetLayout.validateTopic(topic) }
         var partitions: [TopicPartition] = []
@@ -139,30 +106,13 @@ public struct GroupInventory: Sendable {
                 TopicPartition(topic: topic, partition: $0)
             }
         }
-        return try await read(layout: layout, partitions)
+        return try await ZooKeeperOffsetStore(client: client, group: layout.group).inspect(partitions)
     }
 
-    /// The offset znodes of exactly these partitions (absent from the result when there is no znode).
-    public func offsets(group: String, partitions: [TopicPartition]) async throws -> [TopicPartition: StoredOffsetNode] {
-        let layout = try OffsetLayout(group: group)
-        for topic in Set(partitions.map(\.topic)) { try OffsetLayout.validateTopic(topic) }
-        return try await read(layout: layout, partitions)
-    }
-
-    private func read(layout: OffsetLayout, _ partitions: [TopicPartition]) async throws -> [TopicPartition: StoredOffsetNode] {
-        let paths = partitions.map { layout.offsetPath($0) }
-        var result: [TopicPartition: StoredOffsetNode] = [:]
-        for (index, read) in await client.getData(paths).enumerated() {
-            switch read {
-            case .success(let node):
-                result[partitions[index]] = StoredOffsetNode(path: paths[index], bytes: node.bytes, stat: node.stat)
-            case .failure(let error) where error.code == .noNode:
-                continue
-            case .failure(let error):
-                throw error
-            }
-        }
-        return result
+    /// The offset znodes of exactly these partitions (absent from the result when there is no znode), each read
+    /// once, pipelined, through the group's `ZooKeeperOffsetStore`.
+    public func offsets(group: String, partitions: [TopicPartition]) async throws -> [TopicPartition: StoredOffset] {
+        try await ZooKeeperOffsetStore(client: client, group: group).inspect(partitions)
     }
 
     /// The owners of the group's partitions under `topic`: partition -> owner data (`<consumerId>-<thread>`).
