@@ -31,7 +31,10 @@ public struct StoredOffset: Sendable, Hashable {
     public var isMalformed: Bool { offset == nil }
 
     /// True when the bytes are exactly what `OffsetValue.encode` writes for `offset`.
-    public func holds(exactly offset: Int64) -> Bool { bytes == OffsetValue.encode(offset) }
+    public func holds(exactly offset: Int64) -> Bool {
+        if case .canonical(let value) = OffsetValue.classify(bytes) { return value == offset }
+        return false
+    }
 
     /// The error that names the znode and its bytes, when malformed.
     public var malformedError: OffsetError? {

@@ -138,11 +138,17 @@ public enum Migration {
                 let partitions = names.flatMap { name in
                     (brokerPartitions[name] ?? []).map { TopicPartition(topic: name, partition: $0) }
                 }
+                // With named topics, the znodes of all their partitions are read while the brokers answer (the
+                // longer of the two, not their sum); without, only those the brokers have offsets for, afterwards
+                // (every topic of a cluster can be far more znodes than the group ever had).
+                async let named = topics == nil ? [:] : inventory.offsets(group: group, partitions: partitions)
                 let committed = try await admin.committedOffsets(group: group, partitions: partitions, timeout: timeout)
                 if committed.isEmpty {
                     warnings.append("group '\(group)' has no offsets on the brokers for the topics asked about")
                 }
-                let nodes = try await inventory.offsets(group: group, partitions: Array(committed.keys))
+                let nodes =
+                    topics == nil
+                    ? try await inventory.offsets(group: group, partitions: Array(committed.keys)) : try await named
                 for (partition, offset) in committed where offset >= 0 {
                     changes.append(OffsetChange(group: group, partition: partition, currentNode: nodes[partition], new: offset))
                 }

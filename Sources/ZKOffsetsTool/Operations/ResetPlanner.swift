@@ -192,16 +192,23 @@ public enum ResetPlanner {
         for partition in partitions where brokerPartitions[partition.topic]?.contains(partition.partition) != true {
             throw OffsetError(.invalidInput, "\(partition) is in the file but the brokers do not have it")
         }
-        let nodes = try await inventory.offsets(group: group, partitions: partitions)
-        let watermarks = try await admin.watermarks(for: partitions, timeout: timeout)
-        var byTime: [TopicPartition: Int64] = [:]
-        switch target {
-        case .datetime(let millis):
-            byTime = try await admin.offsets(forTimestamp: millis, partitions: partitions, timeout: timeout)
-        case .duration(let millis):
-            byTime = try await admin.offsets(forTimestamp: max(0, nowMillis - millis), partitions: partitions, timeout: timeout)
-        default: break
-        }
+        // The znodes (ZooKeeper, one pipelined batch) and the brokers' answers are independent: ask both at once,
+        // so the plan takes the longer of the two, not their sum.
+        let searchMillis: Int64? =
+            switch target {
+            case .datetime(let millis): millis
+            case .duration(let millis): max(0, nowMillis - millis)
+            default: nil
+            }
+        async let readNodes = inventory.offsets(group: group, partitions: partitions)
+        async let readWatermarks = admin.watermarks(for: partitions, timeout: timeout)
+        async let readByTime: [TopicPartition: Int64] =
+            if let searchMillis {
+                admin.offsets(forTimestamp: searchMillis, partitions: partitions, timeout: timeout)
+            } else {
+                [:]
+            }
+        let (nodes, watermarks, byTime) = try await (readNodes, readWatermarks, readByTime)
         var changes: [OffsetChange] = []
         var warnings: [String] = []
         for partition in partitions {

@@ -17,24 +17,30 @@ public struct TextTable: Sendable, Equatable {
     /// The lines, without a final newline.
     public var lines: [String] {
         let all = [header] + rows
+        // Each cell's width once (Characters; plain ASCII, as nearly every cell is, by its byte count).
+        let cellWidths = all.map { row in row.map(Self.width) }
         var widths = [Int](repeating: 0, count: header.count)
-        for row in all {
-            for (index, cell) in row.enumerated() where index < widths.count {
-                widths[index] = max(widths[index], cell.count)
+        for row in cellWidths {
+            for (index, width) in row.enumerated() where index < widths.count {
+                widths[index] = max(widths[index], width)
             }
         }
-        return all.map { row in
+        return zip(all, cellWidths).map { row, rowWidths in
             var line = ""
+            line.reserveCapacity(widths.reduce(2 * widths.count, +))
             for (index, cell) in row.enumerated() {
-                if index == row.count - 1 {
-                    line += cell
-                } else {
-                    line += cell + String(repeating: " ", count: widths[index] - cell.count + 2)
+                line += cell
+                if index < row.count - 1 {
+                    line += String(repeating: " ", count: widths[index] - rowWidths[index] + 2)
                 }
             }
             while line.hasSuffix(" ") { line.removeLast() }
             return line
         }
+    }
+
+    private static func width(_ cell: String) -> Int {
+        cell.utf8.allSatisfy { $0 < 0x80 } ? cell.utf8.count : cell.count
     }
 
     /// The whole table, lines joined with `\n`, without a final newline.
