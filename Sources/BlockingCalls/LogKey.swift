@@ -19,6 +19,10 @@ package enum LogKey {
     package static let error = "error"
     /// The first few items of a long list.
     package static let first = "first"
+    /// Single-message fetches from the new cluster (a migration by message time).
+    package static let fetchesNew = "fetches.new"
+    /// Single-message fetches from the old cluster (a migration by message time).
+    package static let fetchesOld = "fetches.old"
     /// A consumer group id.
     package static let group = "group"
     /// The offset Kafka holds.
@@ -37,6 +41,10 @@ package enum LogKey {
     package static let rdkafkaLevel = "rdkafka.level"
     /// Why something was refused.
     package static let reason = "reason"
+    /// Rounds of fetches from the new cluster (a migration by message time).
+    package static let roundsNew = "rounds.new"
+    /// Rounds of fetches from the old cluster (a migration by message time).
+    package static let roundsOld = "rounds.old"
     /// A ZooKeeper session id.
     package static let session = "session"
     /// A number of offsets written.

@@ -147,7 +147,7 @@ public final class KafkaAdminClient: Sendable {
         try await runOnDedicatedThread(name: "rdkafka-offset-commit") {
             try client.commitOffsets(group: group, offsets: offsets, timeoutMs: timeout.timeoutMilliseconds)
         }
-        logger.info("committed offsets to Kafka", metadata: ["group": "\(group)", "partitions": "\(offsets.count)"])
+        logger.info("committed offsets to Kafka", metadata: [LogKey.group: "\(group)", LogKey.partitions: "\(offsets.count)"])
     }
 
     /// Member ids of the active members of a Kafka-side consumer group, sorted; empty when the group has no

@@ -33,7 +33,7 @@ public final class MockKafkaCluster: Sendable {
             throw error
         }
         bootstrapServers = cluster.bootstrapServers
-        logger.info("mock Kafka cluster started", metadata: ["bootstrap": "\(bootstrapServers)"])
+        logger.info("mock Kafka cluster started", metadata: [LogKey.bootstrap: "\(bootstrapServers)"])
     }
 
     /// Creates a topic with `partitions` partitions (one replica); throws if it exists or the request is invalid.

@@ -1,3 +1,4 @@
+import BlockingCalls
 import Logging
 import ServiceLifecycle
 
@@ -86,10 +87,10 @@ public struct ConsumerService: Service {
             do {
                 try await handle(batch)
             } catch let error as OffsetError where error.code == .fenced || error.code == .sessionInDoubt {
-                logger.info("commit refused; consuming on", metadata: ["reason": "\(error.message)"])
+                logger.info("commit refused; consuming on", metadata: [LogKey.reason: "\(error.message)"])
             } catch let error as ZooKeeperError where Self.isSessionTrouble(error) {
                 // The offsets stay marked; the interval commit (or, after a new session, the new owner) goes on.
-                logger.info("commit failed; consuming on", metadata: ["error": "\(error)"])
+                logger.info("commit failed; consuming on", metadata: [LogKey.error: "\(error)"])
             }
         }
     }
@@ -112,7 +113,7 @@ public struct ConsumerService: Service {
                 logger.info(
                     conflict ? "the batch's operations conflicted; processing it again"
                         : "ZooKeeper trouble while processing the batch; processing it again",
-                    metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                    metadata: [LogKey.error: "\(error)", LogKey.attempt: "\(attempt)"])
                 if !conflict { try await Task.sleep(for: RetryPolicy.default.delay(afterAttempt: attempt)) }
                 attempt += 1
             }

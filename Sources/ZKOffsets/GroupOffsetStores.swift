@@ -1,3 +1,4 @@
+import BlockingCalls
 import Logging
 import Synchronization
 
@@ -46,7 +47,7 @@ final class GroupOffsetStores: Sendable {
                 logger.info(
                     "dual offset storage: the stores differ; starting from the greater",
                     metadata: [
-                        "partition": "\(partition)", "zookeeper": "\(zk.map(String.init) ?? "none")", "kafka": "\(offset)",
+                        LogKey.partition: "\(partition)", LogKey.zookeeper: "\(zk.map(String.init) ?? "none")", LogKey.kafka: "\(offset)",
                     ])
             }
             offsets[partition] = max(zk ?? offset, offset)
@@ -54,7 +55,7 @@ final class GroupOffsetStores: Sendable {
         for (partition, zk) in inZooKeeper where inKafka[partition] == nil {
             logger.info(
                 "dual offset storage: Kafka has no offset; starting from ZooKeeper's",
-                metadata: ["partition": "\(partition)", "zookeeper": "\(zk)"])
+                metadata: [LogKey.partition: "\(partition)", LogKey.zookeeper: "\(zk)"])
         }
         return offsets
     }
@@ -113,9 +114,9 @@ final class GroupOffsetStores: Sendable {
             try await kafka.commit(changed)
         } catch {
             if alreadyInZooKeeper {
-                logger.warning(
+                logger.info(
                     "dual offset storage: committed to ZooKeeper but not to Kafka; the next commit sends them again",
-                    metadata: ["error": "\(error)"])
+                    metadata: [LogKey.error: "\(error)"])
             }
             throw error
         }

@@ -106,7 +106,17 @@ public enum OffsetFile {
 
     /// The format of a file by its first non-blank line: `/` is zk, `{` is json, anything else csv.
     public static func detect(_ text: String) -> OffsetFileFormat {
-        let first = lines(text).first { !$0.text.isEmpty }?.text ?? ""
+        // The first line with text (a lone "\r" is an empty line), without splitting the whole file.
+        var rest = Substring(text).unicodeScalars
+        var first = Substring()
+        while !rest.isEmpty {
+            let end = rest.firstIndex(of: "\n") ?? rest.endIndex
+            if !rest[..<end].allSatisfy({ $0 == "\r" }) {
+                first = Substring(rest[..<end])
+                break
+            }
+            rest = end == rest.endIndex ? rest[end...] : rest[rest.index(after: end)...]
+        }
         if first.hasPrefix("/") { return .zk }
         if first.hasPrefix("{") { return .json }
         return .csv
