@@ -146,11 +146,19 @@ let package = Package(
             ],
             path: "Benchmarks/zkoffsets-bench"
         ),
-        .testTarget(name: "ZooKeeperTests", dependencies: ["ZooKeeper"]),
-        .testTarget(name: "RdKafkaTests", dependencies: ["RdKafka"]),
+        // The fixtures the test targets share: the tests' ZooKeeper (`ZK_CONNECT`, read once), mock Kafka clusters,
+        // polling for conditions without an event. Not a product; only the test targets depend on it.
+        .target(
+            name: "TestSupport",
+            dependencies: ["ZKOffsets", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(name: "ZooKeeperTests", dependencies: ["ZooKeeper", "TestSupport"]),
+        .testTarget(name: "RdKafkaTests", dependencies: ["RdKafka", "TestSupport"]),
         .testTarget(
             name: "ZKOffsetsTests",
             dependencies: [
+                "TestSupport",
                 "ZKOffsets",
                 "ZKOffsetsTool",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),

@@ -2,27 +2,31 @@ import Foundation
 import Logging
 import Testing
 import ZKOffsets
-import ZKOffsetsTool
 
-/// The real ZooKeeper the tests use (`ZK_CONNECT`, set by scripts/test) and helpers around a mock Kafka cluster.
-enum TestEnvironment {
-    static let zooKeeper = ProcessInfo.processInfo.environment["ZK_CONNECT"] ?? "127.0.0.1:2181"
-    static let logger: Logger = {
+/// The real ZooKeeper the tests use (`TestServer`) and helpers around a mock Kafka cluster, for the tests of
+/// `ZKOffsets` and the tool.
+public enum TestEnvironment {
+    /// The tests' ZooKeeper connect string (`TestServer.connectString`).
+    public static let zooKeeper = TestServer.connectString
+    /// A logger that shows warnings and errors only.
+    public static let logger: Logger = {
         var logger = Logger(label: "zkoffsets-tests")
         logger.logLevel = .warning
         return logger
     }()
 
-    static func connect() async throws -> ZooKeeperClient {
+    /// A client of the tests' ZooKeeper.
+    public static func connect() async throws -> ZooKeeperClient {
         try await ZooKeeperClient.connect(ZooKeeperConfiguration(connectString: zooKeeper), logger: logger)
     }
 
     /// A group name no other test uses.
-    static func freshGroup(_ name: String = #function) -> String {
+    public static func freshGroup(_ name: String = #function) -> String {
         "test-" + name.filter { $0.isLetter || $0.isNumber }.prefix(40) + "-" + UUID().uuidString.prefix(8)
     }
 
-    static func configuration(
+    /// A consumer configuration for the tests: the tests' ZooKeeper, the mock cluster, short poll timeouts.
+    public static func configuration(
         group: String, topics: [String], cluster: MockKafkaCluster, policy: ResetPolicy = .earliest,
         commitInterval: Duration? = .seconds(1)
     ) -> ConsumerConfiguration {
@@ -34,7 +38,7 @@ enum TestEnvironment {
     }
 
     /// Produces `values` round-robin over `partitions` of `topic` and waits until all are delivered.
-    static func produce(
+    public static func produce(
         _ values: [String], topic: String, partitions: Int32, cluster: MockKafkaCluster, partition: Int32? = nil
     ) async throws {
         let producer = try KafkaProducer(
@@ -50,7 +54,7 @@ enum TestEnvironment {
     }
 
     /// Consumes until `count` messages arrived or `timeout` passed; marks and commits each batch.
-    static func consume(
+    public static func consume(
         _ consumer: OffsetConsumer, count: Int, timeout: Duration = .seconds(30)
     ) async throws -> [KafkaMessage] {
         var messages: [KafkaMessage] = []
@@ -65,7 +69,7 @@ enum TestEnvironment {
     }
 
     /// The built executable `name` (scripts/test builds everything before testing), or nil.
-    static func executable(_ name: String) -> URL? {
+    public static func executable(_ name: String) -> URL? {
         var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         while directory.path != "/" {
             if FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) { break }
@@ -80,20 +84,7 @@ enum TestEnvironment {
     }
 }
 
-/// Polls `condition` until it holds; fails the test after `timeout`. For conditions with no event to wait on
-/// (a subprocess's output, a znode written by another process); never a fixed sleep.
-func eventually(
-    timeout: Duration = .seconds(30), _ what: @autoclosure () -> String, _ condition: () async throws -> Bool
-) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-    Issue.record("timed out waiting for: \(what())")
-    throw CancellationError()
-}
-
 extension KafkaMessage {
-    var text: String { String(decoding: value, as: UTF8.self) }
+    /// The value as UTF-8 text.
+    public var text: String { String(decoding: value, as: UTF8.self) }
 }
