@@ -23,6 +23,7 @@ public final class ZooKeeperSession: Sendable {
         /// `close()` was called.
         case closed
 
+        /// The event's name, as logs show it.
         public var description: String {
             switch self {
             case .suspended: "suspended"
