@@ -51,17 +51,10 @@ public struct GroupInventory: Sendable {
         return result
     }
 
-    /// True when `/consumers/<group>` exists.
-    public func exists(group: String) async throws -> Bool {
-        let layout = try OffsetLayout(group: group)
-        return try await client.exists(layout.groupPath) != nil
-    }
-
     /// Throws `invalidInput` ("unknown group") when `/consumers/<group>` does not exist.
     public func requireExisting(group: String) async throws {
-        if try await !exists(group: group) {
-            throw OffsetError(.invalidInput, "unknown group '\(group)': \(OffsetLayout.consumersRoot)/\(group) does not exist")
-        }
+        let layout = try OffsetLayout(group: group)
+        if try await client.exists(layout.groupPath) == nil { throw OffsetError.unknownGroup(layout) }
     }
 
     /// The live member ids of the group (children of `/consumers/<group>/ids`), sorted.
@@ -141,11 +134,12 @@ public struct GroupInventory: Sendable {
 
     /// Throws a refusal naming the members when the group has live members (children of `ids`).
     public func refuseIfActive(group: String, force: Bool) async throws {
+        let layout = try OffsetLayout(group: group)
         let members = try await members(group: group)
         if !members.isEmpty && !force {
             throw OperationRefusal(
                 "group '\(group)' has \(members.count) live member(s) in ZooKeeper (\(members.joined(separator: ", "))) "
-                    + "under /consumers/\(group)/ids: stop its consumers first, or pass --force; nothing was written"
+                    + "under \(layout.idsPath): stop its consumers first, or pass --force; nothing was written"
             )
         }
     }
@@ -156,5 +150,12 @@ public struct GroupInventory: Sendable {
         case .failure(let error) where error.code == .noNode: return []
         case .failure(let error): throw error
         }
+    }
+}
+
+extension OffsetError {
+    /// `invalidInput` for a group whose znode does not exist, naming the znode.
+    static func unknownGroup(_ layout: OffsetLayout) -> OffsetError {
+        OffsetError(.invalidInput, "unknown group '\(layout.group)': \(layout.groupPath) does not exist")
     }
 }

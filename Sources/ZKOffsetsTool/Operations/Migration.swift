@@ -114,9 +114,7 @@ public enum Migration {
             }
             switch from {
             case .zookeeper, .dual:
-                if try await !inventory.exists(group: group) {
-                    throw OffsetError(.invalidInput, "unknown group '\(group)': /consumers/\(group) does not exist")
-                }
+                try await inventory.requireExisting(group: group)
                 let nodes = try await inventory.offsets(group: group, topics: topics)
                 let malformed = nodes.values.compactMap(\.malformedError).map(\.message).sorted()
                 if !malformed.isEmpty {

@@ -78,7 +78,7 @@ public enum OffsetFile {
         switch format {
         case .zk:
             return sorted.map {
-                "\(OffsetLayout.consumersRoot)/\($0.group)/offsets/\($0.partition.topic)/\($0.partition.partition):\($0.offset)\n"
+                "\(OffsetLayout.offsetPath(group: $0.group, $0.partition)):\($0.offset)\n"
             }.joined()
         case .csv:
             return sorted.map { "\($0.group),\($0.partition.topic),\($0.partition.partition),\($0.offset)\n" }.joined()
