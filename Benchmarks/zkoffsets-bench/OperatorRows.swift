@@ -57,66 +57,58 @@ struct OperatorRows {
             ])
         }
 
-        var lines: [Line] = []
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("bench-ops-import-\(getpid()).csv")
         defer { try? FileManager.default.removeItem(at: file) }
+        // `rounds` rounds of `command`: `prepare` (untimed) returns our arguments, then ours and C, alternating
+        // which goes first.
+        func measure(_ command: String, _ prepare: (Int) async throws -> [String]) async throws -> Line {
+            var line = Line(command: command)
+            for round in 0..<rounds {
+                progress("row 6: \(command) round \(round + 1)")
+                let arguments = try await prepare(round)
+                let ours = { line.ours.append(try timeProcess(zkoffsets, [command] + arguments + ["--execute"])) }
+                let c = { line.c.append(try cOnce()) }
+                if round % 2 == 0 { try ours(); try c() } else { try c(); try ours() }
+            }
+            return line
+        }
+        var lines: [Line] = []
 
         // import: a file of n offsets into a group that has them all (the re-import an operator does).
         try await createOffsetZnodes(client: client, group: "bench-ops-import", topic: topic, count: n)
         var importSeed = seeds.take(1)
-        var line = Line(command: "import")
-        for round in 0..<rounds {
-            progress("row 6: import round \(round + 1)")
-            let base = importSeed
-            importSeed += Int64(n)
-            let text = (0..<n).map { "bench-ops-import,\(topic),\($0),\(base + Int64($0))\n" }.joined()
-            try Data(text.utf8).write(to: file)
-            let ours = {
-                line.ours.append(try timeProcess(zkoffsets, [
-                    "import", "--zookeeper", context.zookeeper, "--file", file.path, "--execute",
-                ]))
-            }
-            let c = { line.c.append(try cOnce()) }
-            if round % 2 == 0 { try ours(); try c() } else { try c(); try ours() }
-        }
-        lines.append(line)
+        lines.append(
+            try await measure("import") { _ in
+                let base = importSeed
+                importSeed += Int64(n)
+                let text = (0..<n).map { "bench-ops-import,\(topic),\($0),\(base + Int64($0))\n" }.joined()
+                try Data(text.utf8).write(to: file)
+                return ["--zookeeper", context.zookeeper, "--file", file.path]
+            })
 
         // reset: between the log start and the log end, every partition moves each round.
         try await createOffsetZnodes(client: client, group: "bench-ops-reset", topic: topic, count: n)
-        line = Line(command: "reset")
-        for round in 0..<rounds {
-            progress("row 6: reset round \(round + 1)")
-            let ours = {
-                line.ours.append(try timeProcess(zkoffsets, [
-                    "reset", "--zookeeper", context.zookeeper, "--bootstrap-server", cluster.bootstrapServers,
+        lines.append(
+            try await measure("reset") { round in
+                [
+                    "--zookeeper", context.zookeeper, "--bootstrap-server", cluster.bootstrapServers,
                     "--group", "bench-ops-reset", "--topic", topic, round % 2 == 0 ? "--to-latest" : "--to-earliest",
-                    "--execute",
-                ]))
-            }
-            let c = { line.c.append(try cOnce()) }
-            if round % 2 == 0 { try ours(); try c() } else { try c(); try ours() }
-        }
-        lines.append(line)
+                ]
+            })
 
         // migrate: Kafka-stored offsets (1 or 2, alternating, committed untimed) to the group's znodes.
         try await createOffsetZnodes(client: client, group: "bench-ops-migrate", topic: topic, count: n)
-        line = Line(command: "migrate")
-        for round in 0..<rounds {
-            progress("row 6: migrate round \(round + 1)")
-            let value = Int64(1 + round % 2)
-            try await admin.commitOffsets(
-                group: "bench-ops-migrate", offsets: Dictionary(uniqueKeysWithValues: partitions.map { ($0, value) }),
-                timeout: .seconds(30))
-            let ours = {
-                line.ours.append(try timeProcess(zkoffsets, [
-                    "migrate", "--zookeeper", context.zookeeper, "--bootstrap-server", cluster.bootstrapServers,
-                    "--group", "bench-ops-migrate", "--topic", topic, "--from", "kafka", "--to", "zookeeper", "--execute",
-                ]))
-            }
-            let c = { line.c.append(try cOnce()) }
-            if round % 2 == 0 { try ours(); try c() } else { try c(); try ours() }
-        }
-        lines.append(line)
+        lines.append(
+            try await measure("migrate") { round in
+                let value = Int64(1 + round % 2)
+                try await admin.commitOffsets(
+                    group: "bench-ops-migrate",
+                    offsets: Dictionary(uniqueKeysWithValues: partitions.map { ($0, value) }), timeout: .seconds(30))
+                return [
+                    "--zookeeper", context.zookeeper, "--bootstrap-server", cluster.bootstrapServers,
+                    "--group", "bench-ops-migrate", "--topic", topic, "--from", "kafka", "--to", "zookeeper",
+                ]
+            })
         await admin.close()
         await cluster.close()
         await client.close()
@@ -139,13 +131,8 @@ struct OperatorRows {
 
     /// Runs a program to completion, stdout to /dev/null; its wall time from launch to exit, in microseconds.
     private func timeProcess(_ executable: String, _ arguments: [String]) throws -> Double {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.standardError
         let start = ContinuousClock.now
-        try process.run()
+        let process = try startProcess(executable, arguments)
         process.waitUntilExit()
         let elapsed = (ContinuousClock.now - start).microseconds
         guard process.terminationStatus == 0 else {

@@ -188,18 +188,20 @@ public enum OffsetFile {
         var topic: String?
 
         mutating func group(_ text: Substring) throws(LineError) -> String {
-            if let group, group.utf8.elementsEqual(text.utf8) { return group }
-            let name = String(text)
-            do { try OffsetLayout.validateGroup(name) } catch { throw LineError(error.message) }
-            group = name
-            return name
+            try Self.validated(text, last: &group, by: OffsetLayout.validateGroup)
         }
 
         mutating func topic(_ text: Substring) throws(LineError) -> String {
-            if let topic, topic.utf8.elementsEqual(text.utf8) { return topic }
+            try Self.validated(text, last: &topic, by: OffsetLayout.validateTopic)
+        }
+
+        private static func validated(
+            _ text: Substring, last: inout String?, by validate: (String) throws(OffsetError) -> Void
+        ) throws(LineError) -> String {
+            if let last, last.utf8.elementsEqual(text.utf8) { return last }
             let name = String(text)
-            do { try OffsetLayout.validateTopic(name) } catch { throw LineError(error.message) }
-            topic = name
+            do { try validate(name) } catch { throw LineError(error.message) }
+            last = name
             return name
         }
     }
