@@ -150,7 +150,7 @@ public final class ZooKeeperOffsetStore: Sendable {
     ) async throws -> CommitSummary {
         let start = ContinuousClock.now
         do {
-            let summary = try await write(offsets, extraOperations: extraOperations, fencing: fencing)
+            let summary = try await commitChanged(offsets, extraOperations: extraOperations, fencing: fencing)
             if summary.transactions > 0 {
                 metrics.recordCommit(offsets: summary.written, duration: ContinuousClock.now - start)
             }
@@ -164,7 +164,9 @@ public final class ZooKeeperOffsetStore: Sendable {
         }
     }
 
-    private func write(
+    /// `commit` without the metrics: the offsets that differ from `known`, conditional on its versions (read first
+    /// for partitions never seen).
+    private func commitChanged(
         _ offsets: [TopicPartition: Int64], extraOperations: [ZooKeeperOperation],
         fencing: [TopicPartition: ZooKeeperOperation]
     ) async throws -> CommitSummary {
@@ -206,6 +208,7 @@ public final class ZooKeeperOffsetStore: Sendable {
         progress: (_ written: Int, _ total: Int) -> Void = { _, _ in }
     ) async throws -> CommitSummary {
         try Self.refuseNegative(offsets)
+        if offsets.isEmpty { return CommitSummary(written: 0, unchanged: 0, transactions: 0) }
         for topic in Set(offsets.keys.map(\.topic)) { try OffsetLayout.validateTopic(topic) }
         // A znode that exists has its parents: only topics with a partition to create need them checked.
         try await ensureTopicPaths(Set(offsets.keys.filter { basis[$0] == nil }.map(\.topic)))
