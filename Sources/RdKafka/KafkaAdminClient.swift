@@ -35,8 +35,8 @@ public final class KafkaAdminClient: Sendable {
     /// The log start and log end offsets of each partition.
     ///
     /// One metadata request checks that every partition exists (else `.unknownTopicOrPartition` naming it),
-    /// then two ListOffsets lookups run in parallel, each one request per leader broker: cost does not grow
-    /// with round trips per partition.
+    /// then two ListOffsets lookups run in parallel, each one request per leader broker and `lookUpChunk`
+    /// partitions: round trips do not grow with each partition.
     public func watermarks(
         for partitions: [TopicPartition], timeout: Duration = .seconds(10)
     ) async throws -> [TopicPartition: Watermarks] {
@@ -96,7 +96,7 @@ public final class KafkaAdminClient: Sendable {
     /// librdkafka's mock cluster, which answers "none" to every timestamp): unlike `offsets(forTimestamp:)`
     /// nothing is replaced by the log end, so callers can tell a missing answer apart and search themselves.
     /// Checks partitions exist first (else `.unknownTopicOrPartition`); throws `.invalidArgument` for a negative
-    /// timestamp. One ListOffsets request per leader broker.
+    /// timestamp. One ListOffsets request per leader broker and `lookUpChunk` partitions.
     public func offsets(
         forTimestamps query: [TopicPartition: Int64], timeout: Duration = .seconds(10)
     ) async throws -> [TopicPartition: Int64] {
@@ -108,11 +108,7 @@ public final class KafkaAdminClient: Sendable {
         guard !query.isEmpty else { return [:] }
         let deadline = ContinuousClock.now + timeout
         try await requireExisting(Set(query.keys), deadline: deadline)
-        let client = try openClient()
-        let timeoutMs = Self.remaining(until: deadline)
-        let answers = try await runOnDedicatedThread(name: "rdkafka-list-offsets") {
-            try client.offsets(forTimes: query, timeoutMs: timeoutMs)
-        }
+        let answers = try await lookUp(query, deadline: deadline)
         // Kafka answers -1 for "none".
         return answers.filter { $0.value >= 0 }
     }
@@ -188,7 +184,8 @@ public final class KafkaAdminClient: Sendable {
     }
 
     private func requireExisting(_ partitions: Set<TopicPartition>, deadline: ContinuousClock.Instant) async throws {
-        let all = try await allTopics(deadline: deadline)
+        // Sets: a topic can have thousands of partitions, each checked.
+        let all = try await allTopics(deadline: deadline).mapValues(Set.init)
         for partition in partitions.sorted() {
             guard let known = all[partition.topic] else { throw Self.unknownTopic(partition.topic) }
             guard known.contains(partition.partition) else {
@@ -201,14 +198,40 @@ public final class KafkaAdminClient: Sendable {
         }
     }
 
+    /// At most this many partitions per `rd_kafka_offsets_for_times` call: librdkafka 2.0.2 matches each answer
+    /// to its request by a linear search of the list, quadratic in its length (5,000 partitions spent 30% of a
+    /// `reset`'s CPU in strcmp); several smaller calls, in parallel, cost a few more requests instead.
+    static let lookUpChunk = 500
+
     private func lookUp(
         _ partitions: Set<TopicPartition>, timestamp: Int64, deadline: ContinuousClock.Instant
     ) async throws -> [TopicPartition: Int64] {
+        try await lookUp(Dictionary(uniqueKeysWithValues: partitions.map { ($0, timestamp) }), deadline: deadline)
+    }
+
+    /// The offsets for `query`'s timestamps (ListOffsets), in calls of at most `lookUpChunk` partitions.
+    private func lookUp(
+        _ query: [TopicPartition: Int64], deadline: ContinuousClock.Instant
+    ) async throws -> [TopicPartition: Int64] {
         let client = try openClient()
-        let query = Dictionary(uniqueKeysWithValues: partitions.map { ($0, timestamp) })
-        let timeoutMs = Self.remaining(until: deadline)
-        return try await runOnDedicatedThread(name: "rdkafka-list-offsets") {
-            try client.offsets(forTimes: query, timeoutMs: timeoutMs)
+        let sorted = query.keys.sorted()
+        let chunks = stride(from: 0, to: sorted.count, by: Self.lookUpChunk).map { start in
+            Dictionary(
+                uniqueKeysWithValues: sorted[start..<min(start + Self.lookUpChunk, sorted.count)].map { ($0, query[$0]!) })
+        }
+        return try await withThrowingTaskGroup(of: [TopicPartition: Int64].self) { group in
+            for query in chunks {
+                group.addTask {
+                    let timeoutMs = Self.remaining(until: deadline)
+                    return try await runOnDedicatedThread(name: "rdkafka-list-offsets") {
+                        try client.offsets(forTimes: query, timeoutMs: timeoutMs)
+                    }
+                }
+            }
+            var result: [TopicPartition: Int64] = [:]
+            result.reserveCapacity(query.count)
+            for try await answers in group { result.merge(answers) { _, new in new } }
+            return result
         }
     }
 

@@ -92,6 +92,8 @@ public enum Migration {
         for topic in topics ?? [] { try OffsetLayout.validateTopic(topic) }
         let metadata = try await admin.topics(timeout: timeout)
         let brokerPartitions = Dictionary(uniqueKeysWithValues: metadata.map { ($0.name, $0.partitions) })
+        // Sets for the membership checks: a topic can have thousands of partitions.
+        let brokerSets = brokerPartitions.mapValues(Set.init)
         for topic in topics ?? [] where brokerPartitions[topic] == nil {
             throw OffsetError(.invalidInput, "unknown topic '\(topic)': the brokers do not have it")
         }
@@ -121,7 +123,7 @@ public enum Migration {
                     throw OperationRefusal((malformed + ["refusing to migrate group '\(group)'"]).joined(separator: "\n"))
                 }
                 for partition in nodes.keys.sorted()
-                where brokerPartitions[partition.topic]?.contains(partition.partition) != true {
+                where brokerSets[partition.topic]?.contains(partition.partition) != true {
                     throw OperationRefusal(
                         "group '\(group)' has an offset for \(partition), which the brokers do not have; "
                             + "refusing to migrate it (name other topics with --topic)")
