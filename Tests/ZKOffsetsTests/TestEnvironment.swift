@@ -2,31 +2,27 @@ import Foundation
 import Logging
 import Testing
 import ZKOffsets
+import ZKOffsetsTool
 
-/// The real ZooKeeper the tests use (`TestServer`) and helpers around a mock Kafka cluster, for the tests of
-/// `ZKOffsets` and the tool.
-public enum TestEnvironment {
-    /// The tests' ZooKeeper connect string (`TestServer.connectString`).
-    public static let zooKeeper = TestServer.connectString
-    /// A logger that shows warnings and errors only.
-    public static let logger: Logger = {
+/// The real ZooKeeper the tests use (`TestServer`, `ZK_CONNECT`) and helpers around a mock Kafka cluster.
+enum TestEnvironment {
+    static let zooKeeper = TestServer.connectString
+    static let logger: Logger = {
         var logger = Logger(label: "zkoffsets-tests")
         logger.logLevel = .warning
         return logger
     }()
 
-    /// A client of the tests' ZooKeeper.
-    public static func connect() async throws -> ZooKeeperClient {
+    static func connect() async throws -> ZooKeeperClient {
         try await ZooKeeperClient.connect(ZooKeeperConfiguration(connectString: zooKeeper), logger: logger)
     }
 
     /// A group name no other test uses.
-    public static func freshGroup(_ name: String = #function) -> String {
+    static func freshGroup(_ name: String = #function) -> String {
         "test-" + name.filter { $0.isLetter || $0.isNumber }.prefix(40) + "-" + UUID().uuidString.prefix(8)
     }
 
-    /// A consumer configuration for the tests: the tests' ZooKeeper, the mock cluster, short poll timeouts.
-    public static func configuration(
+    static func configuration(
         group: String, topics: [String], cluster: MockKafkaCluster, policy: ResetPolicy = .earliest,
         commitInterval: Duration? = .seconds(1)
     ) -> ConsumerConfiguration {
@@ -38,7 +34,7 @@ public enum TestEnvironment {
     }
 
     /// Produces `values` round-robin over `partitions` of `topic` and waits until all are delivered.
-    public static func produce(
+    static func produce(
         _ values: [String], topic: String, partitions: Int32, cluster: MockKafkaCluster, partition: Int32? = nil
     ) async throws {
         let producer = try KafkaProducer(
@@ -54,7 +50,7 @@ public enum TestEnvironment {
     }
 
     /// Consumes until `count` messages arrived or `timeout` passed; marks and commits each batch.
-    public static func consume(
+    static func consume(
         _ consumer: OffsetConsumer, count: Int, timeout: Duration = .seconds(30)
     ) async throws -> [KafkaMessage] {
         var messages: [KafkaMessage] = []
@@ -69,7 +65,7 @@ public enum TestEnvironment {
     }
 
     /// The built executable `name` (scripts/test builds everything before testing), or nil.
-    public static func executable(_ name: String) -> URL? {
+    static func executable(_ name: String) -> URL? {
         var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         while directory.path != "/" {
             if FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) { break }
@@ -85,6 +81,5 @@ public enum TestEnvironment {
 }
 
 extension KafkaMessage {
-    /// The value as UTF-8 text.
-    public var text: String { String(decoding: value, as: UTF8.self) }
+    var text: String { String(decoding: value, as: UTF8.self) }
 }
