@@ -35,7 +35,7 @@ public final class KafkaAdminClient: Sendable {
     /// The log start and log end offsets of each partition.
     ///
     /// One metadata request checks that every partition exists (else `.unknownTopicOrPartition` naming it),
-    /// then two ListOffsets lookups run in parallel, each one request per leader broker and `lookUpChunk`
+    /// then two ListOffsets lookups run in parallel, each one request per leader broker and `chunkSize`
     /// partitions: round trips do not grow with each partition.
     public func watermarks(
         for partitions: [TopicPartition], timeout: Duration = .seconds(10)
@@ -96,7 +96,7 @@ public final class KafkaAdminClient: Sendable {
     /// librdkafka's mock cluster, which answers "none" to every timestamp): unlike `offsets(forTimestamp:)`
     /// nothing is replaced by the log end, so callers can tell a missing answer apart and search themselves.
     /// Checks partitions exist first (else `.unknownTopicOrPartition`); throws `.invalidArgument` for a negative
-    /// timestamp. One ListOffsets request per leader broker and `lookUpChunk` partitions.
+    /// timestamp. One ListOffsets request per leader broker and `chunkSize` partitions.
     public func offsets(
         forTimestamps query: [TopicPartition: Int64], timeout: Duration = .seconds(10)
     ) async throws -> [TopicPartition: Int64] {
@@ -121,9 +121,9 @@ public final class KafkaAdminClient: Sendable {
         try Self.validate(group: group)
         guard !partitions.isEmpty else { return [:] }
         let client = try openClient()
-        let unique = Array(Set(partitions))
-        return try await runOnDedicatedThread(name: "rdkafka-offset-fetch") {
-            try client.committedOffsets(group: group, partitions: unique, timeoutMs: timeout.timeoutMilliseconds)
+        let timeoutMs = timeout.timeoutMilliseconds
+        return try await Self.inChunks(Set(partitions).sorted(), thread: "rdkafka-offset-fetch") { chunk in
+            try client.committedOffsets(group: group, partitions: chunk, timeoutMs: timeoutMs)
         }
     }
 
@@ -198,10 +198,10 @@ public final class KafkaAdminClient: Sendable {
         }
     }
 
-    /// At most this many partitions per `rd_kafka_offsets_for_times` call: librdkafka 2.0.2 matches each answer
-    /// to its request by a linear search of the list, quadratic in its length (5,000 partitions spent 30% of a
+    /// At most this many partitions per ListOffsets or OffsetFetch call: librdkafka 2.0.2 matches each answer to
+    /// its request by a linear search of the list, quadratic in its length (5,000 partitions spent 30% of a
     /// `reset`'s CPU in strcmp); several smaller calls, in parallel, cost a few more requests instead.
-    static let lookUpChunk = 500
+    static let chunkSize = 500
 
     private func lookUp(
         _ partitions: Set<TopicPartition>, timestamp: Int64, deadline: ContinuousClock.Instant
@@ -209,27 +209,31 @@ public final class KafkaAdminClient: Sendable {
         try await lookUp(Dictionary(uniqueKeysWithValues: partitions.map { ($0, timestamp) }), deadline: deadline)
     }
 
-    /// The offsets for `query`'s timestamps (ListOffsets), in calls of at most `lookUpChunk` partitions.
+    /// The offsets for `query`'s timestamps (ListOffsets), in calls of at most `chunkSize` partitions.
     private func lookUp(
         _ query: [TopicPartition: Int64], deadline: ContinuousClock.Instant
     ) async throws -> [TopicPartition: Int64] {
         let client = try openClient()
-        let sorted = query.keys.sorted()
-        let chunks = stride(from: 0, to: sorted.count, by: Self.lookUpChunk).map { start in
-            Dictionary(
-                uniqueKeysWithValues: sorted[start..<min(start + Self.lookUpChunk, sorted.count)].map { ($0, query[$0]!) })
+        return try await Self.inChunks(query.keys.sorted(), thread: "rdkafka-list-offsets") { chunk in
+            try client.offsets(
+                forTimes: Dictionary(uniqueKeysWithValues: chunk.map { ($0, query[$0]!) }),
+                timeoutMs: Self.remaining(until: deadline))
         }
-        return try await withThrowingTaskGroup(of: [TopicPartition: Int64].self) { group in
-            for query in chunks {
-                group.addTask {
-                    let timeoutMs = Self.remaining(until: deadline)
-                    return try await runOnDedicatedThread(name: "rdkafka-list-offsets") {
-                        try client.offsets(forTimes: query, timeoutMs: timeoutMs)
-                    }
-                }
+    }
+
+    /// `body` for each run of at most `chunkSize` partitions, each on a dedicated thread, all at once; the answers
+    /// merged. The first error is thrown.
+    private static func inChunks(
+        _ partitions: [TopicPartition], thread: String,
+        _ body: @escaping @Sendable ([TopicPartition]) throws -> [TopicPartition: Int64]
+    ) async throws -> [TopicPartition: Int64] {
+        try await withThrowingTaskGroup(of: [TopicPartition: Int64].self) { group in
+            for start in stride(from: 0, to: partitions.count, by: chunkSize) {
+                let chunk = Array(partitions[start..<min(start + chunkSize, partitions.count)])
+                group.addTask { try await runOnDedicatedThread(name: thread) { try body(chunk) } }
             }
             var result: [TopicPartition: Int64] = [:]
-            result.reserveCapacity(query.count)
+            result.reserveCapacity(partitions.count)
             for try await answers in group { result.merge(answers) { _, new in new } }
             return result
         }
