@@ -39,8 +39,9 @@ let package = Package(
             providers: [.apt(["librdkafka-dev"])]
         ),
         // Calling blocking C APIs from async code: a thread per blocking call, a box for a value handed to that
-        // thread, timeouts in C milliseconds. Shared by ZooKeeper, RdKafka and the tool; no C, no dependencies,
-        // `package` access only (not a product, nothing of it is public API).
+        // thread, timeouts in C milliseconds; and the log metadata keys of every library. Shared by ZooKeeper,
+        // RdKafka, ZKOffsets and the tool; no C, no dependencies, `package` access only (not a product, nothing of
+        // it is public API).
         .target(name: "BlockingCalls"),
         .target(
             name: "ZooKeeper",
@@ -61,6 +62,7 @@ let package = Package(
         .target(
             name: "ZKOffsets",
             dependencies: [
+                "BlockingCalls",
                 "ZooKeeper",
                 "RdKafka",
                 .product(name: "Logging", package: "swift-log"),
@@ -144,11 +146,19 @@ let package = Package(
             ],
             path: "Benchmarks/zkoffsets-bench"
         ),
-        .testTarget(name: "ZooKeeperTests", dependencies: ["ZooKeeper"]),
-        .testTarget(name: "RdKafkaTests", dependencies: ["RdKafka"]),
+        // The fixtures the test targets share: the tests' ZooKeeper (`ZK_CONNECT`, read once), mock Kafka clusters,
+        // polling for conditions without an event. Not a product; only the test targets depend on it.
+        .target(
+            name: "TestSupport",
+            dependencies: ["ZKOffsets", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(name: "ZooKeeperTests", dependencies: ["ZooKeeper", "TestSupport"]),
+        .testTarget(name: "RdKafkaTests", dependencies: ["RdKafka", "TestSupport"]),
         .testTarget(
             name: "ZKOffsetsTests",
             dependencies: [
+                "TestSupport",
                 "ZKOffsets",
                 "ZKOffsetsTool",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),

@@ -1,5 +1,5 @@
 /*
- * Raw ZooKeeper C client baselines for scripts/bench (rows 1 and 2 of BENCHMARKS.md).
+ * Raw ZooKeeper C client baselines for scripts/bench (rows 1, 2 and 6 of BENCHMARKS.md).
  *
  *   zk_baseline CONNECT MODE ROOT N WARMUP REPS SEED [CHUNK_BYTES]
  *
@@ -17,6 +17,9 @@
  *
  * Repetition r writes the value SEED + r*N + p to ROOT/p, so every commit changes every value.
  * Prints one line per timed repetition: elapsed microseconds. Errors go to stderr, exit 1.
+ * Row 6 (operator commands) times this whole process with MODE commit-multi, WARMUP 0, REPS 1: start,
+ * connect, read every znode pipelined (the version read above), write them all in zoo_multi chunks, close:
+ * the C lower bound of `zkoffsets import/reset/migrate --execute` of the same N offsets.
  * REPS "-" is the driven mode (the Swift bench interleaves implementations in lockstep): after the warmup
  * print "ready", then run one timed repetition per line read from stdin, until end of input.
  * Built by scripts/bench: gcc -O2 zk_baseline.c -lzookeeper_mt
@@ -183,6 +186,9 @@ int main(int argc, char **argv) {
     zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
     zhandle_t *zh = zookeeper_init(connect, watcher, 10000, NULL, NULL, 0);
     if (!zh) { perror("zookeeper_init"); return 1; }
+    /* As ZooKeeperClient does: without it the client re-resolves the server names (getaddrinfo, netlink,
+     * /dev/urandom) every time its I/O thread polls, about a quarter of the CPU of 5,000 pipelined reads. */
+    zoo_set_servers_resolution_delay(zh, 1000);
     pthread_mutex_lock(&lock);
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);

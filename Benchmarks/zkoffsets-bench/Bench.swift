@@ -38,11 +38,15 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Python with kazoo.")
     var python: String = "/usr/bin/python3"
 
-    @Option(help: "Rows to run, comma-separated (1 commit, 2 restart read, 3 consume, 4 ZooKeeper load, 5 groups).")
-    var rows: String = "1,2,3,4,5"
+    @Option(
+        help: "Rows to run, comma-separated (1 commit, 2 restart read, 3 consume, 4 ZooKeeper load, 5 groups, 6 operator commands).")
+    var rows: String = "1,2,3,4,5,6"
 
     @Option(help: "The print-consumer executable (row 5's departing member).")
     var printConsumer: String?
+
+    @Option(help: "The release zkoffsets executable (row 6).")
+    var zkoffsets: String?
 
     @Flag(help: "Fewer repetitions and smaller sizes (a smoke run, not for quoting).")
     var quick = false
@@ -61,6 +65,11 @@ struct Run: AsyncParsableCommand {
             let sibling = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
                 .appendingPathComponent("print-consumer").path
             try await GroupRows(context: context, printConsumer: printConsumer ?? sibling).run()
+        }
+        if selected.contains(6) {
+            let sibling = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+                .appendingPathComponent("zkoffsets").path
+            try await OperatorRows(context: context, zkoffsets: zkoffsets ?? sibling).run()
         }
     }
 }

@@ -207,14 +207,4 @@ struct GroupRows {
             try await Task.sleep(for: .milliseconds(5))
         }
     }
-
-    private func startProcess(_ executable: String, _ arguments: [String]) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.standardError
-        try process.run()
-        return process
-    }
 }

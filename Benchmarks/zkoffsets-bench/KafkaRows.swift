@@ -88,7 +88,7 @@ struct KafkaRows {
         let store = try ZooKeeperOffsetStore(client: client, group: group, logger: logger)
         let stored = try await store.read(topics: [topic])
         await client.close()
-        let sum = stored.values.reduce(0) { $0 + Int($1.offset) }
+        let sum = stored.values.reduce(0) { $0 + Int($1.offset ?? 0) }
         guard stored.count == partitions, sum == expected else {
             throw BenchFailure("group \(group): \(stored.count) offsets summing to \(sum) stored, expected \(partitions) summing to \(expected)")
         }

@@ -166,3 +166,14 @@ final class DrivenBaseline {
         }
     }
 }
+
+/// Starts a program with stdout to /dev/null and stderr passed through.
+func startProcess(_ executable: String, _ arguments: [String]) throws -> Process {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.standardError
+    try process.run()
+    return process
+}

@@ -35,9 +35,9 @@ public final class KafkaAdminClient: Sendable {
     /// The log start and log end offsets of each partition.
     ///
     /// One metadata request checks that every partition exists (else `.unknownTopicOrPartition` naming it),
-    /// then two ListOffsets lookups run in parallel, each one request per leader broker: cost does not grow
-    /// with round trips per partition. A lookup answered with a retryable error (leader moved or not available,
-    /// connection lost, timed out) is asked again until `timeout`.
+    /// then two ListOffsets lookups run in parallel, each one request per leader broker and `chunkSize`
+    /// partitions: round trips do not grow with each partition. A lookup answered with a retryable error (leader
+    /// moved or not available, connection lost, timed out) is asked again until `timeout`.
     public func watermarks(
         for partitions: [TopicPartition], timeout: Duration = .seconds(10)
     ) async throws -> [TopicPartition: Watermarks] {
@@ -97,7 +97,7 @@ public final class KafkaAdminClient: Sendable {
     /// librdkafka's mock cluster, which answers "none" to every timestamp): unlike `offsets(forTimestamp:)`
     /// nothing is replaced by the log end, so callers can tell a missing answer apart and search themselves.
     /// Checks partitions exist first (else `.unknownTopicOrPartition`); throws `.invalidArgument` for a negative
-    /// timestamp. One ListOffsets request per leader broker.
+    /// timestamp. One ListOffsets request per leader broker and `chunkSize` partitions.
     public func offsets(
         forTimestamps query: [TopicPartition: Int64], timeout: Duration = .seconds(10)
     ) async throws -> [TopicPartition: Int64] {
@@ -109,11 +109,7 @@ public final class KafkaAdminClient: Sendable {
         guard !query.isEmpty else { return [:] }
         let deadline = ContinuousClock.now + timeout
         try await requireExisting(Set(query.keys), deadline: deadline)
-        let client = try openClient()
-        let timeoutMs = Self.remaining(until: deadline)
-        let answers = try await runOnDedicatedThread(name: "rdkafka-list-offsets") {
-            try client.offsets(forTimes: query, timeoutMs: timeoutMs)
-        }
+        let answers = try await lookUp(query, deadline: deadline)
         // Kafka answers -1 for "none".
         return answers.filter { $0.value >= 0 }
     }
@@ -126,9 +122,9 @@ public final class KafkaAdminClient: Sendable {
         try Self.validate(group: group)
         guard !partitions.isEmpty else { return [:] }
         let client = try openClient()
-        let unique = Array(Set(partitions))
-        return try await runOnDedicatedThread(name: "rdkafka-offset-fetch") {
-            try client.committedOffsets(group: group, partitions: unique, timeoutMs: timeout.timeoutMilliseconds)
+        let timeoutMs = timeout.timeoutMilliseconds
+        return try await Self.inChunks(Set(partitions).sorted(), thread: "rdkafka-offset-fetch") { chunk in
+            try client.committedOffsets(group: group, partitions: chunk, timeoutMs: timeoutMs)
         }
     }
 
@@ -148,7 +144,7 @@ public final class KafkaAdminClient: Sendable {
         try await runOnDedicatedThread(name: "rdkafka-offset-commit") {
             try client.commitOffsets(group: group, offsets: offsets, timeoutMs: timeout.timeoutMilliseconds)
         }
-        logger.info("committed offsets to Kafka", metadata: ["group": "\(group)", "partitions": "\(offsets.count)"])
+        logger.info("committed offsets to Kafka", metadata: [LogKey.group: "\(group)", LogKey.partitions: "\(offsets.count)"])
     }
 
     /// Member ids of the active members of a Kafka-side consumer group, sorted; empty when the group has no
@@ -192,7 +188,8 @@ public final class KafkaAdminClient: Sendable {
     }
 
     private func requireExisting(_ partitions: Set<TopicPartition>, deadline: ContinuousClock.Instant) async throws {
-        let all = try await allTopics(deadline: deadline)
+        // Sets: a topic can have thousands of partitions, each checked.
+        let all = try await allTopics(deadline: deadline).mapValues(Set.init)
         for partition in partitions.sorted() {
             guard let known = all[partition.topic] else { throw Self.unknownTopic(partition.topic) }
             guard known.contains(partition.partition) else {
@@ -205,15 +202,27 @@ public final class KafkaAdminClient: Sendable {
         }
     }
 
+    /// At most this many partitions per ListOffsets or OffsetFetch call: librdkafka 2.0.2 matches each answer to
+    /// its request by a linear search of the list, quadratic in its length (5,000 partitions spent 30% of a
+    /// `reset`'s CPU in strcmp); several smaller calls, in parallel, cost a few more requests instead.
+    static let chunkSize = 500
+
     private func lookUp(
         _ partitions: Set<TopicPartition>, timestamp: Int64, deadline: ContinuousClock.Instant
     ) async throws -> [TopicPartition: Int64] {
+        try await lookUp(Dictionary(uniqueKeysWithValues: partitions.map { ($0, timestamp) }), deadline: deadline)
+    }
+
+    /// The offsets for `query`'s timestamps (ListOffsets), in calls of at most `chunkSize` partitions.
+    private func lookUp(
+        _ query: [TopicPartition: Int64], deadline: ContinuousClock.Instant
+    ) async throws -> [TopicPartition: Int64] {
         let client = try openClient()
-        let query = Dictionary(uniqueKeysWithValues: partitions.map { ($0, timestamp) })
         return try await Self.retrying(until: deadline) {
-            let timeoutMs = Self.remaining(until: deadline)
-            return try await runOnDedicatedThread(name: "rdkafka-list-offsets") {
-                try client.offsets(forTimes: query, timeoutMs: timeoutMs)
+            try await Self.inChunks(query.keys.sorted(), thread: "rdkafka-list-offsets") { chunk in
+                try client.offsets(
+                    forTimes: Dictionary(uniqueKeysWithValues: chunk.map { ($0, query[$0]!) }),
+                    timeoutMs: Self.remaining(until: deadline))
             }
         }
     }
@@ -232,6 +241,24 @@ public final class KafkaAdminClient: Sendable {
                 try await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(1))
             }
+        }
+    }
+
+    /// `body` for each run of at most `chunkSize` partitions, each on a dedicated thread, all at once; the answers
+    /// merged. The first error is thrown.
+    private static func inChunks(
+        _ partitions: [TopicPartition], thread: String,
+        _ body: @escaping @Sendable ([TopicPartition]) throws -> [TopicPartition: Int64]
+    ) async throws -> [TopicPartition: Int64] {
+        try await withThrowingTaskGroup(of: [TopicPartition: Int64].self) { group in
+            for start in stride(from: 0, to: partitions.count, by: chunkSize) {
+                let chunk = Array(partitions[start..<min(start + chunkSize, partitions.count)])
+                group.addTask { try await runOnDedicatedThread(name: thread) { try body(chunk) } }
+            }
+            var result: [TopicPartition: Int64] = [:]
+            result.reserveCapacity(partitions.count)
+            for try await answers in group { result.merge(answers) { _, new in new } }
+            return result
         }
     }
 

@@ -66,7 +66,7 @@ public final class KafkaProducer: Sendable {
             guard !client.isDestroyed else { return }
             if client.flush(timeoutMs: 10_000) != nil {
                 logger.info(
-                    "closing the producer with undelivered messages", metadata: ["queued": "\(client.queuedCount)"])
+                    "closing the producer with undelivered messages", metadata: [LogKey.queued: "\(client.queuedCount)"])
             }
             client.destroy()
         }

@@ -39,7 +39,7 @@ public final class MockKafkaCluster: Sendable {
         }
         bootstrapServers = cluster.bootstrapServers
         brokerCount = Int32(clamping: brokers)
-        logger.info("mock Kafka cluster started", metadata: ["bootstrap": "\(bootstrapServers)"])
+        logger.info("mock Kafka cluster started", metadata: [LogKey.bootstrap: "\(bootstrapServers)"])
     }
 
     /// Creates a topic with `partitions` partitions (one replica); throws if it exists or the request is invalid.

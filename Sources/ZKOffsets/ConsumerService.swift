@@ -1,3 +1,4 @@
+import BlockingCalls
 import Logging
 import ServiceLifecycle
 
@@ -99,7 +100,7 @@ public struct ConsumerService: Service {
                 }
             } catch where Task.isShuttingDownGracefully {
                 // Cancelled: a CancellationError, or the ZooKeeper connect's own `closing`.
-                logger.info("stopped while starting", metadata: ["error": "\(error)"])
+                logger.info("stopped while starting", metadata: [LogKey.error: "\(error)"])
                 return
             }
         }
@@ -154,14 +155,14 @@ public struct ConsumerService: Service {
         do {
             try await body()
         } catch let error as OffsetError where error.code == .fenced || error.code == .sessionInDoubt {
-            logger.info("commit refused; consuming on", metadata: ["reason": "\(error.message)"])
+            logger.info("commit refused; consuming on", metadata: [LogKey.reason: "\(error.message)"])
         } catch let error as ZooKeeperError where Self.isSessionTrouble(error) {
             // The offsets stay marked; the interval commit (or, after a new session, the new owner) goes on.
-            logger.info("commit failed; consuming on", metadata: ["error": "\(error)"])
+            logger.info("commit failed; consuming on", metadata: [LogKey.error: "\(error)"])
         } catch let error as KafkaOffsetStoreError where error.isRetryable {
             // `dual` or `kafka` storage, the group coordinator moving or unreachable: the offsets stay marked
             // (and in ZooKeeper, with `dual`); the next commit sends them to Kafka again.
-            logger.info("Kafka offset commit failed; consuming on", metadata: ["error": "\(error)"])
+            logger.info("Kafka offset commit failed; consuming on", metadata: [LogKey.error: "\(error)"])
         }
     }
 
@@ -183,7 +184,7 @@ public struct ConsumerService: Service {
                 logger.info(
                     conflict ? "the batch's operations conflicted; processing it again"
                         : "ZooKeeper trouble while processing the batch; processing it again",
-                    metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                    metadata: [LogKey.error: "\(error)", LogKey.attempt: "\(attempt)"])
                 if !conflict { try await Task.sleep(for: RetryPolicy.default.delay(afterAttempt: attempt)) }
                 attempt += 1
             }

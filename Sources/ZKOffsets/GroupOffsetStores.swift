@@ -1,3 +1,4 @@
+import BlockingCalls
 import Logging
 import Synchronization
 
@@ -35,7 +36,7 @@ final class GroupOffsetStores: Sendable {
     /// The stored offsets of `partitions` (absent when none), from the configured stores; in `dual` the greater
     /// of the two, with each difference logged.
     func read(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Int64] {
-        let inZooKeeper = storage == .kafka ? [:] : try await zooKeeper.read(partitions).mapValues(\.offset)
+        let inZooKeeper = storage == .kafka ? [:] : try await zooKeeper.read(partitions).compactMapValues(\.offset)
         guard let kafka else { return inZooKeeper }
         let inKafka = try await kafka.read(partitions)
         kafkaKnown.withLock { $0.merge(inKafka) { _, new in new } }
@@ -47,7 +48,7 @@ final class GroupOffsetStores: Sendable {
                 logger.info(
                     "dual offset storage: the stores differ; starting from the greater",
                     metadata: [
-                        "partition": "\(partition)", "zookeeper": "\(zk.map(String.init) ?? "none")", "kafka": "\(offset)",
+                        LogKey.partition: "\(partition)", LogKey.zookeeper: "\(zk.map(String.init) ?? "none")", LogKey.kafka: "\(offset)",
                     ])
             }
             offsets[partition] = max(zk ?? offset, offset)
@@ -55,7 +56,7 @@ final class GroupOffsetStores: Sendable {
         for (partition, zk) in inZooKeeper where inKafka[partition] == nil {
             logger.info(
                 "dual offset storage: Kafka has no offset; starting from ZooKeeper's",
-                metadata: ["partition": "\(partition)", "zookeeper": "\(zk)"])
+                metadata: [LogKey.partition: "\(partition)", LogKey.zookeeper: "\(zk)"])
         }
         return offsets
     }
@@ -124,9 +125,9 @@ final class GroupOffsetStores: Sendable {
             try await kafka.commit(changed)
         } catch {
             if alreadyInZooKeeper {
-                logger.warning(
+                logger.info(
                     "dual offset storage: committed to ZooKeeper but not to Kafka; the next commit sends them again",
-                    metadata: ["error": "\(error)"])
+                    metadata: [LogKey.error: "\(error)"])
             }
             throw error
         }

@@ -1,3 +1,4 @@
+import BlockingCalls
 import Logging
 import Synchronization
 
@@ -183,8 +184,8 @@ public final class OffsetConsumer: Sendable {
                     if action == .rejoin { try await rejoin() } else { try await rebalance() }
                 } catch where Self.isTransient(error) {
                     state.withLock { $0.machine.failed(action) }
-                    logger.warning("\(action == .rejoin ? "joining" : "rebalancing") failed; will retry",
-                        metadata: ["error": "\(error)"])
+                    logger.info("\(action == .rejoin ? "joining" : "rebalancing") failed; will retry",
+                        metadata: [LogKey.error: "\(error)"])
                     try await Task.sleep(for: configuration.pollTimeout)
                     return []
                 }
@@ -210,7 +211,7 @@ public final class OffsetConsumer: Sendable {
                 try await commit()
             } catch {
                 // The processed offsets stay in memory; the next interval tries again.
-                logger.info("interval commit failed; will retry", metadata: ["error": "\(error)"])
+                logger.info("interval commit failed; will retry", metadata: [LogKey.error: "\(error)"])
                 state.withLock { $0.lastCommit = .now }
             }
         }
@@ -413,7 +414,7 @@ public final class OffsetConsumer: Sendable {
                 let leave = membership.map { $0.releaseOperations(offsets.keys) + [$0.leaveOperation] } ?? []
                 let summary = try await store.commit(
                     offsets, fencing: resolver.fencing(offsets.keys), ownership: leave)
-                logger.info("final commit; left the group", metadata: ["written": "\(summary.written)"])
+                logger.info("final commit; left the group", metadata: [LogKey.written: "\(summary.written)"])
             } catch let error as OffsetError where error.code == .transactionTooLarge {
                 // Too many partitions for one transaction with the deletes: commit alone; closing the session
                 // removes the ephemeral znodes right after.
@@ -466,7 +467,7 @@ public final class OffsetConsumer: Sendable {
         for watch in watches { watch.cancel() }
         try kafka.removePartitions(forgotten)
         if !forgotten.isEmpty {
-            logger.info("session lost: partitions forgotten", metadata: ["partitions": "\(forgotten.count)"])
+            logger.info("session lost: partitions forgotten", metadata: [LogKey.partitions: "\(forgotten.count)"])
             changes.yield(AssignmentChange(assigned: [], revoked: forgotten, assignment: []))
         }
         let store = try GroupOffsetStores(
@@ -489,7 +490,7 @@ public final class OffsetConsumer: Sendable {
         if let membership {
             var members = try await membership.members(client)
             if !members.contains(where: { $0.consumerID == membership.consumerID }) {
-                logger.warning("our registration is gone (deleted by someone); registering again")
+                logger.info("our registration is gone (deleted by someone); registering again")
                 try await membership.register(
                     client, topics: configuration.topics, patience: client.negotiatedSessionTimeout + .seconds(1))
                 members = try await membership.members(client)
@@ -511,7 +512,7 @@ public final class OffsetConsumer: Sendable {
                 let some = claim.taken.sorted { $0.key < $1.key }.prefix(3).map { "\($0.key) (\($0.value))" }
                 logger.info(
                     "waiting for partitions another member still owns",
-                    metadata: ["count": "\(claim.taken.count)", "first": "\(some.joined(separator: ", "))"])
+                    metadata: [LogKey.count: "\(claim.taken.count)", LogKey.first: "\(some.joined(separator: ", "))"])
             }
         }
         if !assigned.isEmpty { try await begin(assigned, client: client, store: store) }
@@ -564,9 +565,9 @@ public final class OffsetConsumer: Sendable {
         } catch {
             // The partitions must go to their new owner all the same; what was processed since the last commit is
             // delivered again there.
-            logger.warning(
+            logger.info(
                 "could not commit the offsets of the partitions given up; releasing them anyway",
-                metadata: ["error": "\(error)", "partitions": "\(partitions.map(\.description))"])
+                metadata: [LogKey.error: "\(error)", LogKey.partitions: "\(partitions.map(\.description))"])
             await deleteOwners(partitions, client: client, membership: membership)
         }
     }
@@ -595,7 +596,7 @@ public final class OffsetConsumer: Sendable {
                 "a subscribed topic disappeared while consuming: \(error.message); the consumer stops, and the "
                     + "group's offsets in ZooKeeper are left as they are")
         } catch {
-            logger.info("metadata refresh failed; will retry", metadata: ["error": "\(error)"])
+            logger.info("metadata refresh failed; will retry", metadata: [LogKey.error: "\(error)"])
             return
         }
         let byTopic = Self.byTopic(partitions)
@@ -616,7 +617,7 @@ public final class OffsetConsumer: Sendable {
             partitions: [partition], stored: [partition: position], watermarks: watermarks,
             policy: configuration.resetPolicy, resetAboveLogEnd: configuration.resetAboveLogEnd
         )[0]
-        logger.warning("fetch position out of range: \(start)")
+        logger.info("fetch position out of range: \(start)")
         Self.recordReset(start, metrics: state.withLock { $0.store.zooKeeper.metrics })
         state.withLock { state in
             state.fetched[partition] = start.offset

@@ -51,12 +51,16 @@ public struct OffsetError: Error, Sendable, Equatable, CustomStringConvertible {
     public var path: String?
     /// A sentence for people.
     public var message: String
+    /// The ZooKeeper failure behind this error, when there is one (for `concurrentModification`: whether the znode
+    /// was written, created or deleted since it was read).
+    public var cause: ZooKeeperError?
 
     /// An error with its code, the znode it concerns if there is one, and a sentence that names the group, topic or
     /// partition.
-    public init(_ code: Code, path: String? = nil, _ message: String) {
+    public init(_ code: Code, path: String? = nil, cause: ZooKeeperError? = nil, _ message: String) {
         self.code = code
         self.path = path
+        self.cause = cause
         self.message = message
     }
 

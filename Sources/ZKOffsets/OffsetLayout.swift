@@ -33,6 +33,11 @@ public struct OffsetLayout: Sendable, Hashable {
     public func offsetPath(_ partition: TopicPartition) -> String {
         "\(offsetsPath)/\(partition.topic)/\(partition.partition)"
     }
+    /// The same path as `OffsetLayout(group:).offsetPath(_:)`, for a group id validated when it was read (a parsed
+    /// file, a scan of ZooKeeper): nothing is checked again.
+    public static func offsetPath(group: String, _ partition: TopicPartition) -> String {
+        "\(consumersRoot)/\(group)/offsets/\(partition.topic)/\(partition.partition)"
+    }
     /// `/consumers/<group>/ids/<consumerId>`: the member's ephemeral registration znode.
     public func idPath(consumerID: String) -> String { "\(idsPath)/\(consumerID)" }
     /// `/consumers/<group>/owners/<topic>`: the parent of the topic's owner znodes.

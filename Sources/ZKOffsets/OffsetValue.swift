@@ -26,7 +26,28 @@ public enum OffsetValue {
 
     /// Classifies offset bytes. Surrounding ASCII whitespace (`5\n` as `echo` writes it) and leading zeros are
     /// tolerated; a sign, letters, empty data, a number beyond Int64 are malformed.
-    public static func classify(_ bytes: [UInt8]) -> Shape {
+    public static func classify(_ bytes: some Collection<UInt8>) -> Shape {
+        // Nearly every znode and file field is canonical: recognise that in one pass, without allocating (reads
+        // and imports classify thousands of them).
+        if let value = canonicalValue(bytes) { return .canonical(value) }
+        return classifyOther(Array(bytes))
+    }
+
+    /// The value of digits-only bytes without a leading zero that fit Int64; nil for anything else.
+    private static func canonicalValue(_ bytes: some Collection<UInt8>) -> Int64? {
+        guard let first = bytes.first, first != 0x30 || bytes.count == 1 else { return nil }
+        var value: Int64 = 0
+        for byte in bytes {
+            guard byte >= 0x30 && byte <= 0x39 else { return nil }
+            let (times10, overflow) = value.multipliedReportingOverflow(by: 10)
+            let (sum, carry) = times10.addingReportingOverflow(Int64(byte &- 0x30))
+            if overflow || carry { return nil }
+            value = sum
+        }
+        return value
+    }
+
+    private static func classifyOther(_ bytes: [UInt8]) -> Shape {
         let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0a || $0 == 0x0d }
         let isDigit: (UInt8) -> Bool = { $0 >= 0x30 && $0 <= 0x39 }
         if bytes.isEmpty { return .malformed(reason: "empty data") }
@@ -54,14 +75,19 @@ public enum OffsetValue {
     /// the znode and its bytes.
     public static func decode(_ bytes: [UInt8], path: String) throws(OffsetError) -> Int64 {
         if let value = classify(bytes).offset { return value }
-        throw OffsetError(
+        throw malformed(bytes, path: path)
+    }
+
+    /// The `malformedOffset` error for the znode at `path` holding `bytes`: it names both.
+    public static func malformed(_ bytes: [UInt8], path: String) -> OffsetError {
+        OffsetError(
             .malformedOffset, path: path,
             "offset znode \(path) holds \(describe(bytes)), not a decimal offset; it was left unchanged"
         )
     }
 
     /// True when the bytes are exactly what `encode` writes (used by `verify`).
-    public static func isCanonical(_ bytes: [UInt8]) -> Bool {
+    public static func isCanonical(_ bytes: some Collection<UInt8>) -> Bool {
         if case .canonical = classify(bytes) { return true }
         return false
     }

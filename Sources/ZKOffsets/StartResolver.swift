@@ -1,3 +1,4 @@
+import BlockingCalls
 import Logging
 
 /// Finds a group's partitions on the brokers and decides, records and fences where each starts: the start-up
@@ -38,7 +39,7 @@ struct StartResolver: Sendable {
             switch start.reason {
             case .stored: continue
             case .noStoredOffset: logger.info("\(start)")
-            default: logger.warning("\(start)")
+            default: logger.info("\(start)")
             }
         }
         let writes = starts.filter(\.needsWrite)

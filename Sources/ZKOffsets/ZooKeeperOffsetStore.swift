@@ -1,11 +1,14 @@
+import BlockingCalls
 import Logging
 import Synchronization
 
-/// Reads and commits one group's offsets in ZooKeeper, in Kafka 0.8's layout.
+/// Reads and writes one group's offsets in ZooKeeper, in Kafka 0.8's layout: the one writer of offset znodes, for
+/// the consumer's commits and for the operators' plans (import, reset, migrate).
 ///
-/// Reads are pipelined. A commit writes every changed offset in one `multi` (split below `jute.maxbuffer` only
-/// when it must be, and never when it carries the application's own operations); each write is conditional on
-/// the version this store last saw, so an offset moved by someone else is never overwritten silently.
+/// Reads are pipelined. A write puts every offset in one `multi` (split by `TransactionBudget` only when it must
+/// be, and never when it carries the application's own operations); each write is conditional on the version
+/// last seen (by this store, or by the plan that was read), so an offset moved by someone else is never
+/// overwritten silently. Missing parents are created first.
 public final class ZooKeeperOffsetStore: Sendable {
     /// The paths of this group.
     public let layout: OffsetLayout
@@ -21,12 +24,20 @@ public final class ZooKeeperOffsetStore: Sendable {
 
     private struct State {
         /// What we last read or wrote, per partition: the value (to skip unchanged) and the version.
-        var known: [TopicPartition: StoredOffset] = [:]
+        var known: [TopicPartition: Known] = [:]
         /// Topics whose `offsets/<topic>` znode is known to exist.
         var ensuredTopics: Set<String> = []
     }
 
     private let state = Mutex(State())
+
+    /// What the store remembers of a znode it read or wrote: enough to skip an unchanged offset and to make the
+    /// next write conditional.
+    private struct Known {
+        /// The offset it holds; nil when its data is malformed (a commit then fails on the version, never skips).
+        var offset: Int64?
+        var version: Int32
+    }
 
     /// A store for `group`'s offsets through `client`; throws `invalidGroup` before any znode is touched, and reads or
     /// writes nothing until asked. Without `metrics`, the store counts into a `ConsumerMetrics` of its own for the
@@ -67,48 +78,42 @@ public final class ZooKeeperOffsetStore: Sendable {
         }
     }
 
-    /// What each partition's znode holds, with pipelined reads. Remembers versions for the next commit.
-    public func inspect(_ partitions: [TopicPartition]) async throws -> [TopicPartition: OffsetReading] {
+    /// What each partition's znode holds (absent without a znode; malformed data kept, with a nil `offset`), read
+    /// pipelined, each znode once. Remembers versions for the next commit.
+    public func inspect(_ partitions: [TopicPartition]) async throws -> [TopicPartition: StoredOffset] {
         for topic in Set(partitions.map(\.topic)) { try OffsetLayout.validateTopic(topic) }
-        let results = await client.getData(partitions.map { layout.offsetPath($0) })
-        var readings: [TopicPartition: OffsetReading] = [:]
-        var seen: [TopicPartition: StoredOffset] = [:]
-        for (partition, result) in zip(partitions, results) {
+        let paths = partitions.map { layout.offsetPath($0) }
+        var nodes: [TopicPartition: StoredOffset] = [:]
+        nodes.reserveCapacity(partitions.count)
+        var seen: [TopicPartition: Known] = [:]
+        seen.reserveCapacity(partitions.count)
+        for (index, result) in await client.getData(paths).enumerated() {
             switch result {
             case .success(let node):
-                let path = layout.offsetPath(partition)
-                do {
-                    let offset = try OffsetValue.decode(node.bytes, path: path)
-                    let stored = StoredOffset(offset: offset, version: node.stat.version, modifiedMillis: node.stat.mtime)
-                    readings[partition] = .offset(stored)
-                    seen[partition] = stored
-                } catch {
-                    readings[partition] = .malformed(bytes: node.bytes, error: error)
-                }
+                let stored = StoredOffset(path: paths[index], bytes: node.bytes, stat: node.stat)
+                nodes[partitions[index]] = stored
+                seen[partitions[index]] = Known(offset: stored.offset, version: stored.version)
             case .failure(let error) where error.code == .noNode:
-                readings[partition] = .missing
+                continue
             case .failure(let error):
                 throw error
             }
         }
-        // A read that raced a commit must not take `known` back to the version before it (the next commit would
-        // fail as if someone else had written): keep the later version.
+        remember(seen)
+        return nodes
+    }
+
+    /// Takes `seen` into `known`. A read that raced a commit must not take `known` back to the version before it (the
+    /// next commit would fail as if someone else had written): the later version stays.
+    private func remember(_ seen: [TopicPartition: Known]) {
         state.withLock { $0.known.merge(seen) { old, new in new.version >= old.version ? new : old } }
-        return readings
     }
 
     /// The stored offsets of `partitions` (absent when there is no znode). Throws `malformedOffset` naming every
     /// bad znode and its bytes; nothing is written.
     public func read(_ partitions: [TopicPartition]) async throws -> [TopicPartition: StoredOffset] {
-        var offsets: [TopicPartition: StoredOffset] = [:]
-        var malformed: [OffsetError] = []
-        for (partition, reading) in try await inspect(partitions) {
-            switch reading {
-            case .offset(let stored): offsets[partition] = stored
-            case .malformed(_, let error): malformed.append(error)
-            case .missing: break
-            }
-        }
+        let offsets = try await inspect(partitions)
+        let malformed = offsets.values.compactMap(\.malformedError)
         if let first = malformed.sorted(by: { ($0.path ?? "") < ($1.path ?? "") }).first {
             if malformed.count == 1 { throw first }
             throw OffsetError(
@@ -145,7 +150,7 @@ public final class ZooKeeperOffsetStore: Sendable {
     ) async throws -> CommitSummary {
         let start = ContinuousClock.now
         do {
-            let summary = try await write(offsets, extraOperations: extraOperations, fencing: fencing)
+            let summary = try await commitChanged(offsets, extraOperations: extraOperations, fencing: fencing)
             if summary.transactions > 0 {
                 metrics.recordCommit(offsets: summary.written, duration: ContinuousClock.now - start)
             }
@@ -159,56 +164,91 @@ public final class ZooKeeperOffsetStore: Sendable {
         }
     }
 
-    private func write(
+    /// `commit` without the metrics: the offsets that differ from `known`, conditional on its versions (read first
+    /// for partitions never seen).
+    private func commitChanged(
         _ offsets: [TopicPartition: Int64], extraOperations: [ZooKeeperOperation],
         fencing: [TopicPartition: ZooKeeperOperation]
     ) async throws -> CommitSummary {
-        for offset in offsets where offset.value < 0 {
-            throw OffsetError(.invalidInput, "refusing to commit negative offset \(offset.value) for \(offset.key)")
-        }
+        try Self.refuseNegative(offsets)
         try await ensureTopicPaths(Set(offsets.keys.map(\.topic)))
         let known = state.withLock { $0.known }
-        let changed = offsets.filter { known[$0.key]?.offset != $0.value }.sorted { $0.key < $1.key }
+        let changed = offsets.filter { entry in known[entry.key].map { $0.offset != entry.value } ?? true }
         let unchanged = offsets.count - changed.count
         if changed.isEmpty && extraOperations.isEmpty {
             return CommitSummary(written: 0, unchanged: unchanged, transactions: 0)
         }
         // Partitions never read: read them now, so the write is conditional on what is really there.
-        let unseen = changed.map(\.key).filter { known[$0] == nil }
-        if !unseen.isEmpty { _ = try await read(unseen) }
-        let versions = state.withLock { $0.known }
-
-        let writes = changed.map { partition, offset in
-            let path = layout.offsetPath(partition)
-            let data = OffsetValue.encode(offset)
-            if let version = versions[partition]?.version {
-                return Write(
-                    partition, offset, .setData(path, data: data, version: version), fencing[partition],
-                    versionAfter: version &+ 1
-                )
-            }
-            return Write(partition, offset, .create(path, data: data), fencing[partition], versionAfter: 0)
+        let unseen = changed.keys.filter { known[$0] == nil }
+        if !unseen.isEmpty { _ = try await read(Array(unseen)) }
+        let versions = unseen.isEmpty ? known : state.withLock { $0.known }
+        let writes = changed.keys.sorted().map { partition in
+            Write(partition, changed[partition]!, version: versions[partition]?.version, fencing[partition], layout)
         }
         // With the application's operations, every partition of the commit must still be ours, written or not.
-        let written = Set(changed.map(\.key))
         let extraFencing = extraOperations.isEmpty ? [] : offsets.keys.sorted().compactMap { partition in
-            written.contains(partition) ? nil : fencing[partition]
+            changed[partition] == nil ? fencing[partition] : nil
         }
+        let transactions = try await apply(writes, extraOperations: extraOperations, extraFencing: extraFencing)
+        return CommitSummary(written: changed.count, unchanged: unchanged, transactions: transactions)
+    }
+
+    /// Writes offsets planned from an earlier read of their znodes (an operator's import, reset or migration):
+    /// each write is conditional on what `basis` says the znode held when it was read (its version), and a
+    /// partition absent from `basis` had no znode, so it is created (its parents too when they are missing). Every
+    /// offset is written, none is skipped as unchanged: the plan decided. Transactions are cut by
+    /// `TransactionBudget` below `maxTransactionBytes`; `progress(written, total)` follows each one.
+    ///
+    /// A znode written, created or deleted since `basis` was read fails its transaction with
+    /// `concurrentModification` (its `cause` says which); nothing of that transaction is applied, the transactions
+    /// before it stay. Negative offsets are refused (`invalidInput`) before anything is written.
+    @discardableResult
+    public func write(
+        _ offsets: [TopicPartition: Int64], over basis: [TopicPartition: StoredOffset],
+        progress: (_ written: Int, _ total: Int) -> Void = { _, _ in }
+    ) async throws -> CommitSummary {
+        try Self.refuseNegative(offsets)
+        if offsets.isEmpty { return CommitSummary(written: 0, unchanged: 0, transactions: 0) }
+        for topic in Set(offsets.keys.map(\.topic)) { try OffsetLayout.validateTopic(topic) }
+        // A znode that exists has its parents: only topics with a partition to create need them checked.
+        try await ensureTopicPaths(Set(offsets.keys.filter { basis[$0] == nil }.map(\.topic)))
+        let writes = offsets.keys.sorted().map { partition in
+            Write(partition, offsets[partition]!, version: basis[partition]?.version, nil, layout)
+        }
+        let transactions = try await apply(writes, extraOperations: [], extraFencing: [], progress: progress)
+        return CommitSummary(written: writes.count, unchanged: 0, transactions: transactions)
+    }
+
+    private static func refuseNegative(_ offsets: [TopicPartition: Int64]) throws(OffsetError) {
+        for offset in offsets where offset.value < 0 {
+            throw OffsetError(.invalidInput, "refusing to commit negative offset \(offset.value) for \(offset.key)")
+        }
+    }
+
+    /// Applies `writes` (fenced per partition) with the application's operations and the fencing of its unchanged
+    /// partitions, in as many transactions as `chunk` cuts; remembers what each transaction wrote. Returns the
+    /// number of transactions.
+    private func apply(
+        _ writes: [Write], extraOperations: [ZooKeeperOperation], extraFencing: [ZooKeeperOperation],
+        progress: (_ written: Int, _ total: Int) -> Void = { _, _ in }
+    ) async throws -> Int {
         let chunks = try chunk(writes, extraOperations: extraOperations + extraFencing)
+        var written = 0
         for chunk in chunks {
             let checks = chunk.compactMap(\.fencing) + (chunks.count == 1 ? extraFencing : [])
             let operations = chunk.map(\.operation) + checks + (chunks.count == 1 ? extraOperations : [])
             let results = try await applyTransaction(operations, writes: chunk, checks: checks.count)
-            state.withLock { state in
-                for (index, write) in chunk.enumerated() {
-                    let stat: ZNodeStat? = if case .setData(let stat) = results[index] { stat } else { nil }
-                    state.known[write.partition] = StoredOffset(
-                        offset: write.offset, version: stat?.version ?? 0, modifiedMillis: stat?.mtime ?? 0
-                    )
-                }
+            var wrote: [TopicPartition: Known] = [:]
+            wrote.reserveCapacity(chunk.count)
+            for (index, write) in chunk.enumerated() {
+                let version: Int32 = if case .setData(let stat) = results[index] { stat.version } else { 0 }
+                wrote[write.partition] = Known(offset: write.offset, version: version)
             }
+            state.withLock { $0.known.merge(wrote) { _, new in new } }
+            written += chunk.count
+            progress(written, writes.count)
         }
-        return CommitSummary(written: changed.count, unchanged: unchanged, transactions: chunks.count)
+        return chunks.count
     }
 
     /// One offset write of a commit, with the operation that fences it.
@@ -220,15 +260,23 @@ public final class ZooKeeperOffsetStore: Sendable {
         /// The znode's version once this write is applied.
         var versionAfter: Int32
 
+        /// A conditional `setData` at `version`, or a `create` without one (no znode was seen).
         init(
-            _ partition: TopicPartition, _ offset: Int64, _ operation: ZooKeeperOperation, _ fencing: ZooKeeperOperation?,
-            versionAfter: Int32
+            _ partition: TopicPartition, _ offset: Int64, version: Int32?, _ fencing: ZooKeeperOperation?,
+            _ layout: OffsetLayout
         ) {
             self.partition = partition
             self.offset = offset
-            self.operation = operation
+            let path = layout.offsetPath(partition)
+            let data = OffsetValue.encode(offset)
+            if let version {
+                operation = .setData(path, data: data, version: version)
+                versionAfter = version &+ 1
+            } else {
+                operation = .create(path, data: data)
+                versionAfter = 0
+            }
             self.fencing = fencing
-            self.versionAfter = versionAfter
         }
 
         var estimatedRequestSize: Int { operation.estimatedRequestSize + (fencing?.estimatedRequestSize ?? 0) }
@@ -267,7 +315,9 @@ public final class ZooKeeperOffsetStore: Sendable {
                         () async throws(ZooKeeperError) -> [OperationResult] in try await client.multi(operations)
                     } beforeRetry: { failure, attempt in
                         retried = true
-                        logger.warning("ZooKeeper commit failed (\(failure.code)); retrying", metadata: ["attempt": "\(attempt)"])
+                        logger.info(
+                            "ZooKeeper commit failed; retrying",
+                            metadata: [LogKey.error: "\(failure.code)", LogKey.attempt: "\(attempt)"])
                         return try await alreadyApplied(writes)
                     }
                 } catch let failure as ZooKeeperError
@@ -275,7 +325,9 @@ public final class ZooKeeperOffsetStore: Sendable {
                     && ContinuousClock.now - started < client.negotiatedSessionTimeout
                 {
                     retried = true
-                    logger.warning("ZooKeeper commit still failing (\(failure.code)); retrying while the session lives")
+                    logger.info(
+                        "ZooKeeper commit still failing; retrying while the session lives",
+                        metadata: [LogKey.error: "\(failure.code)"])
                     try await Task.sleep(for: retryPolicy.maxDelay)
                     if let results = try await alreadyApplied(writes) { return results }
                 }
@@ -294,7 +346,7 @@ public final class ZooKeeperOffsetStore: Sendable {
             if index < writes.count && [.badVersion, .nodeExists, .noNode].contains(failure.code) {
                 state.withLock { _ = $0.known.removeValue(forKey: writes[index].partition) }
                 throw OffsetError(
-                    .concurrentModification, path: failure.path,
+                    .concurrentModification, path: failure.path, cause: failure,
                     "offset znode \(failure.path ?? "?") was changed by another writer since it was read "
                         + "(\(failure.code)); nothing of this commit was applied"
                 )

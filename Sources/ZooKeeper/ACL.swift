@@ -2,23 +2,33 @@
 public struct ACL: Sendable, Hashable {
     /// What an ACL entry allows, as a bit set.
     public struct Permissions: OptionSet, Sendable, Hashable {
+        /// The bits as ZooKeeper numbers them (`ZOO_PERM_*`).
         public let rawValue: Int32
+        /// Permissions from ZooKeeper's bits; unknown bits are kept.
         public init(rawValue: Int32) { self.rawValue = rawValue }
 
+        /// Read the data and list the children.
         public static let read = Permissions(rawValue: 1 << 0)
+        /// Set the data.
         public static let write = Permissions(rawValue: 1 << 1)
+        /// Create children.
         public static let create = Permissions(rawValue: 1 << 2)
+        /// Delete children.
         public static let delete = Permissions(rawValue: 1 << 3)
+        /// Set the ACL.
         public static let admin = Permissions(rawValue: 1 << 4)
+        /// Every permission.
         public static let all: Permissions = [.read, .write, .create, .delete, .admin]
     }
 
+    /// What the identity may do.
     public var permissions: Permissions
     /// The authentication scheme: `world`, `auth`, `digest`, `ip`, `sasl` ...
     public var scheme: String
     /// The identity within the scheme: `anyone` for world, `user:base64(sha1(user:password))` for digest.
     public var id: String
 
+    /// An entry granting `permissions` to `id` of `scheme`; nothing is checked until a server applies it.
     public init(permissions: Permissions, scheme: String, id: String) {
         self.permissions = permissions
         self.scheme = scheme

@@ -2,7 +2,9 @@
 public struct ConnectString: Sendable, Hashable, CustomStringConvertible {
     /// A server address.
     public struct Server: Sendable, Hashable {
+        /// A host name or IP address (IPv6 without brackets).
         public var host: String
+        /// The client port, 1 to 65535.
         public var port: Int
     }
 

@@ -18,6 +18,7 @@ public enum ConnectionState: Sendable, Hashable, CustomStringConvertible {
     /// `close()` was called.
     case closed
 
+    /// The state's name, as logs show it (`connected`, `suspended` ...).
     public var description: String {
         switch self {
         case .connecting: "connecting"

@@ -5,6 +5,7 @@ public struct NodeData: Sendable, Equatable {
     /// The znode's metadata at the time of the read.
     public var stat: ZNodeStat
 
+    /// Data and Stat as a read returned them.
     public init(bytes: [UInt8], stat: ZNodeStat) {
         self.bytes = bytes
         self.stat = stat

@@ -8,6 +8,8 @@ public struct RetryPolicy: Sendable, Hashable {
     /// The longest wait between two attempts.
     public var maxDelay: Duration
 
+    /// A policy of `maxRetries` retries after the first attempt, waiting `baseDelay`, doubled each time, at most
+    /// `maxDelay`.
     public init(maxRetries: Int, baseDelay: Duration, maxDelay: Duration) {
         self.maxRetries = maxRetries
         self.baseDelay = baseDelay

@@ -23,6 +23,7 @@ public struct ZNodeStat: Sendable, Equatable, Hashable {
     /// zxid of the last change to the children.
     public var pzxid: Int64
 
+    /// A Stat with the given fields, zero by default (what a test or a missing Stat needs).
     public init(
         czxid: Int64 = 0, mzxid: Int64 = 0, ctime: Int64 = 0, mtime: Int64 = 0, version: Int32 = 0,
         cversion: Int32 = 0, aversion: Int32 = 0, ephemeralOwner: Int64 = 0, dataLength: Int32 = 0,

@@ -21,6 +21,8 @@ public struct ZooKeeperConfiguration: Sendable {
     /// credentials (or none) can still be created beside ours; each group's own znodes get the default.
     public var openPaths: Set<String> = ["/consumers"]
 
+    /// A configuration for `connectString`; a session of 10 s, 10 s to connect, no credentials, Kafka's default
+    /// ACLs (`resolvedDefaultACL`). Nothing is checked until `ZooKeeperClient.connect`.
     public init(
         connectString: String,
         sessionTimeout: Duration = .seconds(10),
@@ -51,6 +53,7 @@ public struct SessionCredentials: Sendable, Hashable {
     /// The 16-byte session password.
     public var password: [UInt8]
 
+    /// Credentials of an existing session, as `ZooKeeperClient.session` gives them.
     public init(id: Int64, password: [UInt8]) {
         self.id = id
         self.password = password

@@ -7,30 +7,54 @@ public struct ZooKeeperError: Error, Sendable, Equatable, CustomStringConvertibl
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         /// The numeric code: ZooKeeper's own (`ZNONODE` = -101 ...) or this client's (below -1000).
         public let rawValue: Int32
+        /// A code from its number; unknown numbers are kept and shown as `code <n>`.
         public init(rawValue: Int32) { self.rawValue = rawValue }
 
+        /// A system error in the client (`ZSYSTEMERROR`).
         public static let systemError = Code(rawValue: -1)
+        /// The client found its own state inconsistent (`ZRUNTIMEINCONSISTENCY`).
         public static let runtimeInconsistency = Code(rawValue: -2)
+        /// Data inconsistency between client and server (`ZDATAINCONSISTENCY`).
         public static let dataInconsistency = Code(rawValue: -3)
+        /// The connection was lost: the request may or may not have been applied. Retryable.
         public static let connectionLoss = Code(rawValue: -4)
+        /// A request or answer could not be (de)serialized (`ZMARSHALLINGERROR`).
         public static let marshallingError = Code(rawValue: -5)
+        /// The server does not implement the operation (`ZUNIMPLEMENTED`).
         public static let unimplemented = Code(rawValue: -6)
+        /// The operation timed out. Retryable.
         public static let operationTimeout = Code(rawValue: -7)
+        /// Invalid arguments (`ZBADARGUMENTS`).
         public static let badArguments = Code(rawValue: -8)
+        /// The handle is in a state that cannot serve the request (closed, expired).
         public static let invalidState = Code(rawValue: -9)
+        /// The znode does not exist.
         public static let noNode = Code(rawValue: -101)
+        /// The znode's ACL does not allow the operation for this client's credentials.
         public static let noAuth = Code(rawValue: -102)
+        /// The znode's version is not the one the operation was conditional on: it changed since it was read.
         public static let badVersion = Code(rawValue: -103)
+        /// Ephemeral znodes cannot have children.
         public static let noChildrenForEphemerals = Code(rawValue: -108)
+        /// The znode already exists.
         public static let nodeExists = Code(rawValue: -110)
+        /// The znode has children, so it cannot be deleted.
         public static let notEmpty = Code(rawValue: -111)
+        /// The session expired: its ephemeral znodes and watches are gone.
         public static let sessionExpired = Code(rawValue: -112)
+        /// An invalid callback was given to the C client (`ZINVALIDCALLBACK`).
         public static let invalidCallback = Code(rawValue: -113)
+        /// The ACL is invalid.
         public static let invalidACL = Code(rawValue: -114)
+        /// Authentication failed: the client is unusable.
         public static let authFailed = Code(rawValue: -115)
+        /// The client is closing; the request was not sent or not answered.
         public static let closing = Code(rawValue: -116)
+        /// The session moved to another server. Retryable.
         public static let sessionMoved = Code(rawValue: -118)
+        /// A write was sent to a read-only server.
         public static let notReadOnly = Code(rawValue: -119)
+        /// The server throttled the request. Retryable.
         public static let throttled = Code(rawValue: -127)
         /// No server of the connect string answered before the connect deadline.
         public static let connectTimeout = Code(rawValue: -1001)
@@ -49,6 +73,7 @@ public struct ZooKeeperError: Error, Sendable, Equatable, CustomStringConvertibl
             -1002: "invalidConnectString", -1003: "invalidPath",
         ]
 
+        /// The code's name (`noNode`, `badVersion` ...), or `code <n>` for a number this client does not know.
         public var description: String { Self.names[rawValue] ?? "code \(rawValue)" }
     }
 
@@ -61,6 +86,7 @@ public struct ZooKeeperError: Error, Sendable, Equatable, CustomStringConvertibl
     /// A sentence for people; never contains credentials.
     public var message: String
 
+    /// An error with its code and context; without `message`, a sentence for the code.
     public init(code: Code, path: String? = nil, failedOperationIndex: Int? = nil, message: String? = nil) {
         self.code = code
         self.path = path
@@ -74,6 +100,7 @@ public struct ZooKeeperError: Error, Sendable, Equatable, CustomStringConvertibl
         [.connectionLoss, .operationTimeout, .sessionMoved, .throttled].contains(code)
     }
 
+    /// `ZooKeeper <code> at <path> (operation <i> of the transaction): <message>`, the parts known.
     public var description: String {
         var text = "ZooKeeper \(code)"
         if let path { text += " at \(path)" }

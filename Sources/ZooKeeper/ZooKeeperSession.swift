@@ -1,3 +1,4 @@
+import BlockingCalls
 import Logging
 import Synchronization
 
@@ -22,6 +23,7 @@ public final class ZooKeeperSession: Sendable {
         /// `close()` was called.
         case closed
 
+        /// The event's name, as logs show it.
         public var description: String {
             switch self {
             case .suspended: "suspended"
@@ -112,7 +114,7 @@ public final class ZooKeeperSession: Sendable {
             if Task.isCancelled || state.withLock({ $0.closed }) { return }
             switch client.state {
             case .expired:
-                logger.warning("ZooKeeper session expired; starting a new one")
+                logger.info("ZooKeeper session expired; starting a new one")
                 publish(.expired)
                 guard let replacement = await newSession() else { return }
                 let old = state.withLock { state in
@@ -122,7 +124,7 @@ public final class ZooKeeperSession: Sendable {
                 await old.close()
                 publish(.newSession(sessionID: replacement.sessionID))
             case .authFailed:
-                logger.error("ZooKeeper authentication failed; the session cannot be used")
+                logger.info("ZooKeeper authentication failed; the session cannot be used")
                 return
             default:
                 return
@@ -138,7 +140,7 @@ public final class ZooKeeperSession: Sendable {
                 return try await ZooKeeperClient.connect(configuration, logger: logger)
             } catch {
                 attempt += 1
-                logger.warning("no new ZooKeeper session yet; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                logger.info("no new ZooKeeper session yet; retrying", metadata: [LogKey.error: "\(error)", LogKey.attempt: "\(attempt)"])
                 try? await Task.sleep(for: retryPolicy.delay(afterAttempt: attempt))
             }
         }

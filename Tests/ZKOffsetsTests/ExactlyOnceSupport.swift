@@ -87,7 +87,7 @@ enum ExactlyOnceSupport {
     /// The sum of the group's committed offsets of `topic` (the number of messages committed).
     static func committed(_ client: ZooKeeperClient, group: String, topic: String) async throws -> Int64 {
         let store = try ZooKeeperOffsetStore(client: client, group: group)
-        return try await store.read(topics: [topic]).values.reduce(0) { $0 + $1.offset }
+        return try await store.read(topics: [topic]).values.reduce(0) { $0 + ($1.offset ?? 0) }
     }
 }
 

@@ -7,7 +7,7 @@ import ZKOffsetsTool
 /// ZooKeeper from `ZK_CONNECT` (loopback default) plus a fresh mock Kafka cluster with topics holding messages,
 /// for the operator tests. Group names are unique per fixture, so tests sharing a server never see each other.
 struct OperationsFixture {
-    static let zooKeeperConnect = ProcessInfo.processInfo.environment["ZK_CONNECT"] ?? "127.0.0.1:2181"
+    static let zooKeeperConnect = TestServer.connectString
 
     let client: ZooKeeperClient
     let inventory: GroupInventory

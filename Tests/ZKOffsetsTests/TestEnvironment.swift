@@ -4,9 +4,9 @@ import Testing
 import ZKOffsets
 import ZKOffsetsTool
 
-/// The real ZooKeeper the tests use (`ZK_CONNECT`, set by scripts/test) and helpers around a mock Kafka cluster.
+/// The real ZooKeeper the tests use (`TestServer`, `ZK_CONNECT`) and helpers around a mock Kafka cluster.
 enum TestEnvironment {
-    static let zooKeeper = ProcessInfo.processInfo.environment["ZK_CONNECT"] ?? "127.0.0.1:2181"
+    static let zooKeeper = TestServer.connectString
     static let logger: Logger = {
         var logger = Logger(label: "zkoffsets-tests")
         logger.logLevel = .warning
@@ -78,20 +78,6 @@ enum TestEnvironment {
         }
         return nil
     }
-}
-
-/// Polls `condition` until it holds; fails the test after `timeout`. For conditions with no event to wait on
-/// (a subprocess's output, a znode written by another process); never a fixed sleep.
-func eventually(
-    timeout: Duration = .seconds(30), _ what: @autoclosure () -> String, _ condition: () async throws -> Bool
-) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-    Issue.record("timed out waiting for: \(what())")
-    throw CancellationError()
 }
 
 extension KafkaMessage {

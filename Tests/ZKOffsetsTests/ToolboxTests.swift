@@ -379,7 +379,7 @@ struct ToolboxTests {
 
     @Test func samplesOfAStoredOffsetPastTheLogEndShowANegativeLagAndNoLagWithoutTheTopic() {
         let node = { (offset: String, mtime: Int64) in
-            StoredOffsetNode(path: "/x", bytes: Array(offset.utf8), stat: ZNodeStat(mtime: mtime))
+            StoredOffset(path: "/x", bytes: Array(offset.utf8), stat: ZNodeStat(mtime: mtime))
         }
         let group = GroupOffsetScan.Group(
             group: "g", stat: ZNodeStat(), members: [],

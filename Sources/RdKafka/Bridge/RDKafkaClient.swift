@@ -1,3 +1,4 @@
+import BlockingCalls
 import CRdKafka
 import Foundation
 import Logging
@@ -36,7 +37,7 @@ final class RDKafkaClient: @unchecked Sendable {
             if let kept = enforced[key], kept != value {
                 logger.info(
                     "ignoring a librdkafka property this client enforces",
-                    metadata: ["property": "\(key)", "enforced": "\(kept)"])
+                    metadata: [LogKey.property: "\(key)", LogKey.enforced: "\(kept)"])
                 continue
             }
             properties[key] = value
@@ -146,7 +147,7 @@ private func rdKafkaLogCallback(
     let swiftLevel: Logger.Level = level <= 5 ? .info : .debug
     context.logger.log(
         level: swiftLevel, "\(String(cString: text))",
-        metadata: ["rdkafka.facility": "\(facility.map { String(cString: $0) } ?? "")", "rdkafka.level": "\(level)"])
+        metadata: [LogKey.rdkafkaFacility: "\(facility.map { String(cString: $0) } ?? "")", LogKey.rdkafkaLevel: "\(level)"])
 }
 
 /// Remembers the last client-level error so a later timeout can say why (e.g. "Connection refused").

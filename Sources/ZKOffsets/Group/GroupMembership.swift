@@ -1,3 +1,4 @@
+import BlockingCalls
 import Foundation
 import Logging
 
@@ -57,7 +58,7 @@ public struct GroupMembership: Sendable {
         while true {
             do {
                 try await client.create(path, data: registration, mode: .ephemeral)
-                logger.info("registered in group", metadata: ["consumer": "\(consumerID)"])
+                logger.info("registered in group", metadata: [LogKey.consumer: "\(consumerID)"])
                 return
             } catch {
                 guard error.code == .nodeExists else { throw error }
@@ -66,7 +67,7 @@ public struct GroupMembership: Sendable {
             if stat.ephemeralOwner == client.sessionID { return }
             logger.info(
                 "our id is still registered by an earlier session; waiting for it to go",
-                metadata: ["session": "0x\(String(stat.ephemeralOwner, radix: 16))"])
+                metadata: [LogKey.session: "0x\(String(stat.ephemeralOwner, radix: 16))"])
             guard try await waitUntilDeleted(path, client: client, deadline: deadline) else {
                 throw OffsetError(
                     .partitionOwned, path: path,
@@ -93,7 +94,7 @@ public struct GroupMembership: Sendable {
                 do {
                     members.append(try GroupMember(consumerID: id, registration: node.bytes))
                 } catch {
-                    logger.warning("\(error.message)")
+                    logger.info("\(error.message)")
                 }
             case .failure(let error) where error.code == .noNode:
                 continue  // left meanwhile; the children watch brings the next rebalance

@@ -1,3 +1,4 @@
+import BlockingCalls
 import ZKOffsets
 import Logging
 
@@ -160,8 +161,9 @@ public enum ClusterMigration {
             logger.info(
                 "translated offsets by message time",
                 metadata: [
-                    "group": "\(group)", "partitions": "\(carried.count)", "fetches.old": "\(oldFetches)",
-                    "rounds.old": "\(oldRounds)", "fetches.new": "\(newFetches)", "rounds.new": "\(newRounds)",
+                    LogKey.group: "\(group)", LogKey.partitions: "\(carried.count)", LogKey.fetchesOld: "\(oldFetches)",
+                    LogKey.roundsOld: "\(oldRounds)", LogKey.fetchesNew: "\(newFetches)",
+                    LogKey.roundsNew: "\(newRounds)",
                 ])
         } catch {
             await oldReader.close()

@@ -33,7 +33,7 @@ public struct ClusterMigrationPlan: Sendable {
     /// What the target holds now (Kafka target), by partition.
     public var kafkaCurrent: [TopicPartition: Int64]
     /// The target's offset znodes now (ZooKeeper target), by partition; writes are conditional on their versions.
-    public var zooKeeperCurrent: [TopicPartition: StoredOffsetNode]
+    public var zooKeeperCurrent: [TopicPartition: StoredOffset]
     /// Whole-plan refusals (partition count mismatch, topic missing on a side), one sentence each.
     public var refusals: [String]
     /// Things to know that do not stop the migration, one sentence each.
@@ -43,7 +43,7 @@ public struct ClusterMigrationPlan: Sendable {
     /// whole-plan refusals and each translation's.
     public init(
         group: String, target: ClusterMigrationTarget, translations: [OffsetTranslation],
-        kafkaCurrent: [TopicPartition: Int64] = [:], zooKeeperCurrent: [TopicPartition: StoredOffsetNode] = [:],
+        kafkaCurrent: [TopicPartition: Int64] = [:], zooKeeperCurrent: [TopicPartition: StoredOffset] = [:],
         refusals: [String] = [], warnings: [String] = []
     ) {
         self.group = group

@@ -145,13 +145,13 @@ public struct GroupCopyPlan: Sendable, Equatable {
     }
 
     /// The offsets copied: source node and, when the destination had one at that path, what it held.
-    public var offsets: [(partition: TopicPartition, source: StoredOffsetNode, replaced: StoredOffsetNode?)] {
+    public var offsets: [(partition: TopicPartition, source: StoredOffset, replaced: StoredOffset?)] {
         return sourceNodes.compactMap { node in
             guard let partition = GroupRemovalPlan.offsetPartition(node.path, layout: from) else { return nil }
             let replaced = destinationNodes[to.offsetPath(partition)].map {
-                StoredOffsetNode(path: $0.path, bytes: $0.bytes, stat: $0.stat)
+                StoredOffset(path: $0.path, bytes: $0.bytes, stat: $0.stat)
             }
-            return (partition, StoredOffsetNode(path: node.path, bytes: node.bytes, stat: node.stat), replaced)
+            return (partition, StoredOffset(path: node.path, bytes: node.bytes, stat: node.stat), replaced)
         }.sorted { $0.partition < $1.partition }
     }
 

@@ -98,7 +98,8 @@ public struct GroupDescription: Sendable, Equatable {
         for (topic, numbers) in brokerPartitions {
             for number in numbers { all.insert(TopicPartition(topic: topic, partition: number)) }
         }
-        let onBrokers = all.filter { brokerPartitions[$0.topic]?.contains($0.partition) ?? false }
+        let brokerSets = brokerPartitions.mapValues(Set.init)
+        let onBrokers = all.filter { brokerSets[$0.topic]?.contains($0.partition) ?? false }
         let watermarks = try await admin?.watermarks(for: Array(onBrokers), timeout: timeout) ?? [:]
         var owners: [TopicPartition: String] = [:]
         for topic in topics {

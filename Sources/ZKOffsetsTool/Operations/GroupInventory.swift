@@ -1,38 +1,5 @@
 import ZKOffsets
 
-/// One offset znode as stored: its path, its exact bytes, its Stat, and the offset when the bytes decode.
-public struct StoredOffsetNode: Sendable, Equatable {
-    /// `/consumers/<group>/offsets/<topic>/<partition>`.
-    public var path: String
-    /// The data exactly as stored.
-    public var bytes: [UInt8]
-    /// The znode's Stat (version for conditional writes, mtime for the age of the last commit).
-    public var stat: ZNodeStat
-    /// The decoded offset (tolerating surrounding whitespace, as readers do); nil when the data is malformed.
-    public var offset: Int64?
-
-    /// Keeps the znode as read and decodes its offset; malformed data is kept, not thrown (see `malformedError`).
-    public init(path: String, bytes: [UInt8], stat: ZNodeStat) {
-        self.path = path
-        self.bytes = bytes
-        self.stat = stat
-        self.offset = try? OffsetValue.decode(bytes, path: path)
-    }
-
-    /// True when the data is not a decimal offset at all.
-    public var isMalformed: Bool { offset == nil }
-
-    /// The error that names the znode and its bytes, when malformed.
-    public var malformedError: OffsetError? {
-        do {
-            _ = try OffsetValue.decode(bytes, path: path)
-            return nil
-        } catch {
-            return error
-        }
-    }
-}
-
 /// A group under `/consumers`, with its topics (those that have offsets) and its live members.
 public struct GroupSummary: Sendable, Equatable, Codable {
     /// The group id, the child's name under `/consumers`.
@@ -84,17 +51,10 @@ public struct GroupInventory: Sendable {
         return result
     }
 
-    /// True when `/consumers/<group>` exists.
-    public func exists(group: String) async throws -> Bool {
-        let layout = try OffsetLayout(group: group)
-        return try await client.exists(layout.groupPath) != nil
-    }
-
     /// Throws `invalidInput` ("unknown group") when `/consumers/<group>` does not exist.
     public func requireExisting(group: String) async throws {
-        if try await !exists(group: group) {
-            throw OffsetError(.invalidInput, "unknown group '\(group)': \(OffsetLayout.consumersRoot)/\(group) does not exist")
-        }
+        let layout = try OffsetLayout(group: group)
+        if try await client.exists(layout.groupPath) == nil { throw OffsetError.unknownGroup(layout) }
     }
 
     /// The live member ids of the group (children of `/consumers/<group>/ids`), sorted.
@@ -128,7 +88,7 @@ public struct GroupInventory: Sendable {
 
     /// Every offset znode of the group under `topics` (all stored topics when nil), read in one pipelined batch.
     /// Topic names found in ZooKeeper that are not valid topic names are skipped (`verify` reports them).
-    public func offsets(group: String, topics: [String]? = nil) async throws -> [TopicPartition: StoredOffsetNode] {
+    public func offsets(group: String, topics: [String]? = nil) async throws -> [TopicPartition: StoredOffset] {
         let layout = try OffsetLayout(group: group)
         for topic in topics ?? [] { try OffsetLayout.validateTopic(topic) }
         var partitions: [TopicPartition] = []
@@ -139,30 +99,13 @@ public struct GroupInventory: Sendable {
                 TopicPartition(topic: topic, partition: $0)
             }
         }
-        return try await read(layout: layout, partitions)
+        return try await ZooKeeperOffsetStore(client: client, group: layout.group).inspect(partitions)
     }
 
-    /// The offset znodes of exactly these partitions (absent from the result when there is no znode).
-    public func offsets(group: String, partitions: [TopicPartition]) async throws -> [TopicPartition: StoredOffsetNode] {
-        let layout = try OffsetLayout(group: group)
-        for topic in Set(partitions.map(\.topic)) { try OffsetLayout.validateTopic(topic) }
-        return try await read(layout: layout, partitions)
-    }
-
-    private func read(layout: OffsetLayout, _ partitions: [TopicPartition]) async throws -> [TopicPartition: StoredOffsetNode] {
-        let paths = partitions.map { layout.offsetPath($0) }
-        var result: [TopicPartition: StoredOffsetNode] = [:]
-        for (index, read) in await client.getData(paths).enumerated() {
-            switch read {
-            case .success(let node):
-                result[partitions[index]] = StoredOffsetNode(path: paths[index], bytes: node.bytes, stat: node.stat)
-            case .failure(let error) where error.code == .noNode:
-                continue
-            case .failure(let error):
-                throw error
-            }
-        }
-        return result
+    /// The offset znodes of exactly these partitions (absent from the result when there is no znode), each read
+    /// once, pipelined, through the group's `ZooKeeperOffsetStore`.
+    public func offsets(group: String, partitions: [TopicPartition]) async throws -> [TopicPartition: StoredOffset] {
+        try await ZooKeeperOffsetStore(client: client, group: group).inspect(partitions)
     }
 
     /// The owners of the group's partitions under `topic`: partition -> owner data (`<consumerId>-<thread>`).
@@ -191,11 +134,12 @@ public struct GroupInventory: Sendable {
 
     /// Throws a refusal naming the members when the group has live members (children of `ids`).
     public func refuseIfActive(group: String, force: Bool) async throws {
+        let layout = try OffsetLayout(group: group)
         let members = try await members(group: group)
         if !members.isEmpty && !force {
             throw OperationRefusal(
                 "group '\(group)' has \(members.count) live member(s) in ZooKeeper (\(members.joined(separator: ", "))) "
-                    + "under /consumers/\(group)/ids: stop its consumers first, or pass --force; nothing was written"
+                    + "under \(layout.idsPath): stop its consumers first, or pass --force; nothing was written"
             )
         }
     }
@@ -206,5 +150,12 @@ public struct GroupInventory: Sendable {
         case .failure(let error) where error.code == .noNode: return []
         case .failure(let error): throw error
         }
+    }
+}
+
+extension OffsetError {
+    /// `invalidInput` for a group whose znode does not exist, naming the znode.
+    static func unknownGroup(_ layout: OffsetLayout) -> OffsetError {
+        OffsetError(.invalidInput, "unknown group '\(layout.group)': \(layout.groupPath) does not exist")
     }
 }

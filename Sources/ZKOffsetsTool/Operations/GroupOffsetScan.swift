@@ -13,10 +13,10 @@ public struct GroupOffsetScan: Sendable, Equatable {
         /// Registered members (children of `ids`), sorted.
         public var members: [String]
         /// Offset znodes by partition (topics that are not valid names and non-numeric children are skipped).
-        public var offsets: [TopicPartition: StoredOffsetNode]
+        public var offsets: [TopicPartition: StoredOffset]
 
         /// A scanned group.
-        public init(group: String, stat: ZNodeStat, members: [String], offsets: [TopicPartition: StoredOffsetNode]) {
+        public init(group: String, stat: ZNodeStat, members: [String], offsets: [TopicPartition: StoredOffset]) {
             self.group = group
             self.stat = stat
             self.members = members
@@ -83,11 +83,11 @@ public struct GroupOffsetScan: Sendable, Equatable {
                 owners.append((index, partition))
             }
         }
-        var offsets = [[TopicPartition: StoredOffsetNode]](repeating: [:], count: layouts.count)
+        var offsets = [[TopicPartition: StoredOffset]](repeating: [:], count: layouts.count)
         for ((index, partition), (path, read)) in zip(owners, zip(paths, await client.getData(paths))) {
             switch read {
             case .success(let node):
-                offsets[index][partition] = StoredOffsetNode(path: path, bytes: node.bytes, stat: node.stat)
+                offsets[index][partition] = StoredOffset(path: path, bytes: node.bytes, stat: node.stat)
             case .failure(let error) where error.code == .noNode: continue
             case .failure(let error): throw error
             }

@@ -24,13 +24,13 @@ public struct GroupRemovalPlan: Sendable, Equatable {
     /// first, so that a member registered since the plan fails the first transaction and nothing is removed).
     public var nodes: [ZNodeSnapshot]
     /// The offset znodes among them, for the plan's table.
-    public var offsets: [TopicPartition: StoredOffsetNode]
+    public var offsets: [TopicPartition: StoredOffset]
     /// The group's registered members when the plan was read.
     public var members: [String]
 
     /// A plan from what was read; `read` is the way to make one.
     public init(
-        group: String, scope: RemovalScope, nodes: [ZNodeSnapshot], offsets: [TopicPartition: StoredOffsetNode],
+        group: String, scope: RemovalScope, nodes: [ZNodeSnapshot], offsets: [TopicPartition: StoredOffset],
         members: [String]
     ) {
         self.group = group
@@ -91,10 +91,10 @@ public struct GroupRemovalPlan: Sendable, Equatable {
         let childrenFirst = tree.reversed()
         let registry = childrenFirst.filter { $0.path == layout.idsPath || $0.path.hasPrefix(layout.idsPath + "/") }
         let rest = childrenFirst.filter { !($0.path == layout.idsPath || $0.path.hasPrefix(layout.idsPath + "/")) }
-        var offsets: [TopicPartition: StoredOffsetNode] = [:]
+        var offsets: [TopicPartition: StoredOffset] = [:]
         for node in tree {
             if let partition = Self.offsetPartition(node.path, layout: layout) {
-                offsets[partition] = StoredOffsetNode(path: node.path, bytes: node.bytes, stat: node.stat)
+                offsets[partition] = StoredOffset(path: node.path, bytes: node.bytes, stat: node.stat)
             }
         }
         return GroupRemovalPlan(group: group, scope: scope, nodes: registry + rest, offsets: offsets, members: members)
@@ -120,13 +120,13 @@ public struct GroupRemovalPlan: Sendable, Equatable {
         TextTable(header: Self.columns, rows: Self.rows(group: group, offsets))
     }
 
-    static func rows(group: String, _ offsets: [TopicPartition: StoredOffsetNode]) -> [[String]] {
+    static func rows(group: String, _ offsets: [TopicPartition: StoredOffset]) -> [[String]] {
         offsets.sorted { $0.key < $1.key }.map { partition, node in
             [group, partition.topic, String(partition.partition), Self.offsetText(node)]
         }
     }
 
-    static func offsetText(_ node: StoredOffsetNode) -> String {
+    static func offsetText(_ node: StoredOffset) -> String {
         node.offset.map { String($0) } ?? "malformed \(OffsetValue.describe(node.bytes))"
     }
 

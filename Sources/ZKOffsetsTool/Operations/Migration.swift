@@ -92,6 +92,8 @@ public enum Migration {
         for topic in topics ?? [] { try OffsetLayout.validateTopic(topic) }
         let metadata = try await admin.topics(timeout: timeout)
         let brokerPartitions = Dictionary(uniqueKeysWithValues: metadata.map { ($0.name, $0.partitions) })
+        // Sets for the membership checks: a topic can have thousands of partitions.
+        let brokerSets = brokerPartitions.mapValues(Set.init)
         for topic in topics ?? [] where brokerPartitions[topic] == nil {
             throw OffsetError(.invalidInput, "unknown topic '\(topic)': the brokers do not have it")
         }
@@ -114,16 +116,14 @@ public enum Migration {
             }
             switch from {
             case .zookeeper, .dual:
-                if try await !inventory.exists(group: group) {
-                    throw OffsetError(.invalidInput, "unknown group '\(group)': /consumers/\(group) does not exist")
-                }
+                try await inventory.requireExisting(group: group)
                 let nodes = try await inventory.offsets(group: group, topics: topics)
                 let malformed = nodes.values.compactMap(\.malformedError).map(\.message).sorted()
                 if !malformed.isEmpty {
                     throw OperationRefusal((malformed + ["refusing to migrate group '\(group)'"]).joined(separator: "\n"))
                 }
                 for partition in nodes.keys.sorted()
-                where brokerPartitions[partition.topic]?.contains(partition.partition) != true {
+                where brokerSets[partition.topic]?.contains(partition.partition) != true {
                     throw OperationRefusal(
                         "group '\(group)' has an offset for \(partition), which the brokers do not have; "
                             + "refusing to migrate it (name other topics with --topic)")
@@ -138,11 +138,17 @@ public enum Migration {
                 let partitions = names.flatMap { name in
                     (brokerPartitions[name] ?? []).map { TopicPartition(topic: name, partition: $0) }
                 }
+                // With named topics, the znodes of all their partitions are read while the brokers answer (the
+                // longer of the two, not their sum); without, only those the brokers have offsets for, afterwards
+                // (every topic of a cluster can be far more znodes than the group ever had).
+                async let named = topics == nil ? [:] : inventory.offsets(group: group, partitions: partitions)
                 let committed = try await admin.committedOffsets(group: group, partitions: partitions, timeout: timeout)
                 if committed.isEmpty {
                     warnings.append("group '\(group)' has no offsets on the brokers for the topics asked about")
                 }
-                let nodes = try await inventory.offsets(group: group, partitions: Array(committed.keys))
+                let nodes =
+                    topics == nil
+                    ? try await inventory.offsets(group: group, partitions: Array(committed.keys)) : try await named
                 for (partition, offset) in committed where offset >= 0 {
                     changes.append(OffsetChange(group: group, partition: partition, currentNode: nodes[partition], new: offset))
                 }

@@ -28,6 +28,14 @@ public struct OffsetEntry: Sendable, Hashable, Comparable {
         self.offset = offset
     }
 
+    /// What makes an entry unique in a file: its group and partition.
+    struct Key: Hashable {
+        var group: String
+        var partition: TopicPartition
+    }
+
+    var key: Key { Key(group: group, partition: partition) }
+
     /// By group, then topic and partition: the order files are written in.
     public static func < (lhs: OffsetEntry, rhs: OffsetEntry) -> Bool {
         (lhs.group, lhs.partition) < (rhs.group, rhs.partition)
@@ -70,7 +78,7 @@ public enum OffsetFile {
         switch format {
         case .zk:
             return sorted.map {
-                "\(OffsetLayout.consumersRoot)/\($0.group)/offsets/\($0.partition.topic)/\($0.partition.partition):\($0.offset)\n"
+                "\(OffsetLayout.offsetPath(group: $0.group, $0.partition)):\($0.offset)\n"
             }.joined()
         case .csv:
             return sorted.map { "\($0.group),\($0.partition.topic),\($0.partition.partition),\($0.offset)\n" }.joined()
@@ -98,7 +106,17 @@ public enum OffsetFile {
 
     /// The format of a file by its first non-blank line: `/` is zk, `{` is json, anything else csv.
     public static func detect(_ text: String) -> OffsetFileFormat {
-        let first = lines(text).first { !$0.text.isEmpty }?.text ?? ""
+        // The first line with text (a lone "\r" is an empty line), without splitting the whole file.
+        var rest = Substring(text).unicodeScalars
+        var first = Substring()
+        while !rest.isEmpty {
+            let end = rest.firstIndex(of: "\n") ?? rest.endIndex
+            if !rest[..<end].allSatisfy({ $0 == "\r" }) {
+                first = Substring(rest[..<end])
+                break
+            }
+            rest = end == rest.endIndex ? rest[end...] : rest[rest.index(after: end)...]
+        }
         if first.hasPrefix("/") { return .zk }
         if first.hasPrefix("{") { return .json }
         return .csv
@@ -113,17 +131,19 @@ public enum OffsetFile {
         let format = requested ?? detect(text)
         var entries: [(line: Int, entry: OffsetEntry)] = []
         var problems: [OffsetFileError.Problem] = []
+        var names = Names()
         for (number, line) in lines(text) where !line.isEmpty {
             do {
-                let parsed = try parseLine(line, format: format, defaultGroup: defaultGroup)
+                let parsed = try parseLine(line, format: format, defaultGroup: defaultGroup, names: &names)
                 entries += parsed.map { (number, $0) }
             } catch {
                 problems.append(.init(line: number, message: error.message))
             }
         }
-        var firstLine: [String: Int] = [:]
+        var firstLine: [OffsetEntry.Key: Int] = [:]
+        firstLine.reserveCapacity(entries.count)
         for (number, entry) in entries {
-            let key = "\(entry.group)\u{0}\(entry.partition.topic)\u{0}\(entry.partition.partition)"
+            let key = entry.key
             if let earlier = firstLine[key] {
                 problems.append(
                     .init(
@@ -160,17 +180,43 @@ public enum OffsetFile {
         return result
     }
 
-    private static func parseLine(
-        _ line: Substring, format: OffsetFileFormat, defaultGroup: String?
-    ) throws(LineError) -> [OffsetEntry] {
-        switch format {
-        case .zk: return [try zkLine(line)]
-        case .csv: return [try csvLine(line, defaultGroup: defaultGroup)]
-        case .json: return try jsonLine(line)
+    /// The last group id and topic validated: files come sorted, so thousands of lines of one group and topic
+    /// check each name once (and keep one copy of it). Compared byte for byte: znode names that are canonically
+    /// equivalent Unicode are still different names.
+    private struct Names {
+        var group: String?
+        var topic: String?
+
+        mutating func group(_ text: Substring) throws(LineError) -> String {
+            try Self.validated(text, last: &group, by: OffsetLayout.validateGroup)
+        }
+
+        mutating func topic(_ text: Substring) throws(LineError) -> String {
+            try Self.validated(text, last: &topic, by: OffsetLayout.validateTopic)
+        }
+
+        private static func validated(
+            _ text: Substring, last: inout String?, by validate: (String) throws(OffsetError) -> Void
+        ) throws(LineError) -> String {
+            if let last, last.utf8.elementsEqual(text.utf8) { return last }
+            let name = String(text)
+            do { try validate(name) } catch { throw LineError(error.message) }
+            last = name
+            return name
         }
     }
 
-    private static func zkLine(_ line: Substring) throws(LineError) -> OffsetEntry {
+    private static func parseLine(
+        _ line: Substring, format: OffsetFileFormat, defaultGroup: String?, names: inout Names
+    ) throws(LineError) -> [OffsetEntry] {
+        switch format {
+        case .zk: return [try zkLine(line, names: &names)]
+        case .csv: return [try csvLine(line, defaultGroup: defaultGroup, names: &names)]
+        case .json: return try jsonLine(line, names: &names)
+        }
+    }
+
+    private static func zkLine(_ line: Substring, names: inout Names) throws(LineError) -> OffsetEntry {
         let prefix = OffsetLayout.consumersRoot + "/"
         let scalars = line.unicodeScalars
         guard scalars.starts(with: prefix.unicodeScalars), let colon = scalars.lastIndex(of: ":") else {
@@ -183,14 +229,17 @@ public enum OffsetFile {
         }
         return try entry(
             group: parts[0], topic: parts[2], partition: parts[3],
-            offset: Substring(scalars[scalars.index(after: colon)...]))
+            offset: Substring(scalars[scalars.index(after: colon)...]), names: &names)
     }
 
-    private static func csvLine(_ line: Substring, defaultGroup: String?) throws(LineError) -> OffsetEntry {
+    private static func csvLine(
+        _ line: Substring, defaultGroup: String?, names: inout Names
+    ) throws(LineError) -> OffsetEntry {
         // Topics have no commas, group ids may: the last three fields are topic, partition, offset.
         let fields = line.unicodeScalars.split(separator: ",", omittingEmptySubsequences: false).map(Substring.init)
         if fields.count == 3, let defaultGroup {
-            return try entry(group: Substring(defaultGroup), topic: fields[0], partition: fields[1], offset: fields[2])
+            return try entry(
+                group: Substring(defaultGroup), topic: fields[0], partition: fields[1], offset: fields[2], names: &names)
         }
         guard fields.count >= 4 else {
             throw LineError(
@@ -198,9 +247,11 @@ public enum OffsetFile {
                     + (defaultGroup == nil ? "" : " or topic,partition,offset") + ", got '\(shown(line))'")
         }
         let count = fields.count
-        let group = fields[0..<(count - 3)].joined(separator: ",")
+        // The group's text as it is in the line (commas included), without joining the fields again.
+        let group = Substring(line.unicodeScalars[fields[0].startIndex..<fields[count - 4].endIndex])
         return try entry(
-            group: Substring(group), topic: fields[count - 3], partition: fields[count - 2], offset: fields[count - 1])
+            group: group, topic: fields[count - 3], partition: fields[count - 2], offset: fields[count - 1],
+            names: &names)
     }
 
     private struct JSONLine: Decodable {
@@ -208,7 +259,7 @@ public enum OffsetFile {
         var offsets: [String: [String: Int64]]
     }
 
-    private static func jsonLine(_ line: Substring) throws(LineError) -> [OffsetEntry] {
+    private static func jsonLine(_ line: Substring, names: inout Names) throws(LineError) -> [OffsetEntry] {
         let decoded: JSONLine
         do {
             decoded = try JSONDecoder().decode(JSONLine.self, from: Data(line.utf8))
@@ -223,28 +274,24 @@ public enum OffsetFile {
                 entries.append(
                     try entry(
                         group: Substring(decoded.groupid), topic: Substring(topic), partition: Substring(partition),
-                        offset: Substring(String(offset))))
+                        offset: Substring(String(offset)), names: &names))
             }
         }
         return entries
     }
 
     private static func entry(
-        group: Substring, topic: Substring, partition: Substring, offset: Substring
+        group: Substring, topic: Substring, partition: Substring, offset: Substring, names: inout Names
     ) throws(LineError) -> OffsetEntry {
-        do {
-            try OffsetLayout.validateGroup(String(group))
-            try OffsetLayout.validateTopic(String(topic))
-        } catch {
-            throw LineError(error.message)
-        }
-        guard OffsetValue.isCanonical(Array(partition.utf8)), let number = Int32(partition) else {
+        let group = try names.group(group)
+        let topic = try names.topic(topic)
+        guard OffsetValue.isCanonical(partition.utf8), let number = Int32(partition) else {
             throw LineError("'\(shown(partition))' is not a partition number")
         }
-        guard OffsetValue.isCanonical(Array(offset.utf8)), let value = Int64(offset) else {
+        guard OffsetValue.isCanonical(offset.utf8), let value = Int64(offset) else {
             throw LineError("'\(shown(offset))' is not an offset (a decimal number >= 0, no sign, no spaces)")
         }
-        return OffsetEntry(group: String(group), partition: TopicPartition(topic: String(topic), partition: number), offset: value)
+        return OffsetEntry(group: group, partition: TopicPartition(topic: topic, partition: number), offset: value)
     }
 
     private static func shown(_ text: Substring) -> String {

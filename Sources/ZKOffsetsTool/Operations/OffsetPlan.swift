@@ -7,14 +7,14 @@ public struct OffsetChange: Sendable, Equatable {
     /// The partition whose offset znode is written.
     public var partition: TopicPartition
     /// What the znode holds now: nil when there is no znode.
-    public var currentNode: StoredOffsetNode?
+    public var currentNode: StoredOffset?
     /// The offset to write (the next offset to consume).
     public var new: Int64
     /// Why `new` differs from what was asked (clamping), one sentence each.
     public var notes: [String]
 
     /// A change as planned; nothing is read or checked (`OffsetPlan.read` reads the current znodes).
-    public init(group: String, partition: TopicPartition, currentNode: StoredOffsetNode?, new: Int64, notes: [String] = []) {
+    public init(group: String, partition: TopicPartition, currentNode: StoredOffset?, new: Int64, notes: [String] = []) {
         self.group = group
         self.partition = partition
         self.currentNode = currentNode
@@ -26,7 +26,7 @@ public struct OffsetChange: Sendable, Equatable {
     public var current: Int64? { currentNode?.offset }
 
     /// True when the znode already holds exactly the canonical bytes of `new`: nothing to write.
-    public var isUnchanged: Bool { currentNode?.bytes == OffsetValue.encode(new) }
+    public var isUnchanged: Bool { currentNode?.holds(exactly: new) ?? false }
 
     /// The CURRENT column: the offset, `-` without a znode, the bytes when they are not canonical.
     public var currentText: String {
@@ -135,8 +135,10 @@ public struct OffsetPlan: Sendable, Equatable {
         ])
     }
 
-    /// Writes the pending changes, one group at a time, in `multi` transactions below `maxTransactionBytes`;
-    /// `progress(done, total)` is called after each transaction.
+    /// Writes the pending changes through each group's `ZooKeeperOffsetStore`, one group at a time, in `multi`
+    /// transactions below `maxTransactionBytes`, each write conditional on the znode the plan read;
+    /// `progress(done, total)` is called after each transaction. A znode changed since the plan was read is an
+    /// `OperationRefusal` (nothing of that transaction applied).
     public func apply(
         client: ZooKeeperClient, maxTransactionBytes: Int = TransactionBudget.defaultMaxBytes,
         progress: @Sendable (Int, Int) -> Void = { _, _ in }
@@ -144,46 +146,33 @@ public struct OffsetPlan: Sendable, Equatable {
         let pending = self.pending
         var summary = ApplySummary(unchanged: changes.count - pending.count)
         for (group, groupChanges) in Dictionary(grouping: pending, by: \.group).sorted(by: { $0.key < $1.key }) {
-            let layout = try OffsetLayout(group: group)
-            for topic in Set(groupChanges.filter { $0.currentNode == nil }.map(\.partition.topic)).sorted() {
-                try await client.ensurePath(layout.offsetsPath(topic: topic))
+            let store = try ZooKeeperOffsetStore(client: client, group: group, maxTransactionBytes: maxTransactionBytes)
+            var offsets: [TopicPartition: Int64] = [:]
+            var basis: [TopicPartition: StoredOffset] = [:]
+            offsets.reserveCapacity(groupChanges.count)
+            for change in groupChanges {
+                offsets[change.partition] = change.new
+                basis[change.partition] = change.currentNode
             }
-            let operations = groupChanges.sorted(by: { $0.partition < $1.partition }).map { change in
-                let path = layout.offsetPath(change.partition)
-                let data = OffsetValue.encode(change.new)
-                let operation: ZooKeeperOperation =
-                    if let node = change.currentNode {
-                        .setData(path, data: data, version: node.stat.version)
-                    } else {
-                        .create(path, data: data)
-                    }
-                return operation
-            }
-            let chunks = TransactionBudget.chunks(operations, maxBytes: maxTransactionBytes) { $0.estimatedRequestSize }
-            for chunk in chunks {
-                if let failure = await Self.multi(client, chunk) {
-                    guard [.badVersion, .nodeExists, .noNode].contains(failure.code) else { throw failure }
-                    throw OperationRefusal(
-                        "offset znode \(failure.path ?? "?") changed since the plan was read (\(failure.code)); "
-                            + "nothing of this transaction was applied"
-                            + (summary.written > 0 ? " (\(summary.written) offsets were written before it)" : "")
-                            + ": read the plan again")
+            let before = summary.written
+            var written = 0
+            do {
+                let result = try await store.write(offsets, over: basis) { done, _ in
+                    written = done
+                    progress(before + done, pending.count)
                 }
-                summary.written += chunk.count
-                summary.transactions += 1
-                progress(summary.written, pending.count)
+                summary.written += result.written
+                summary.transactions += result.transactions
+            } catch let error as OffsetError where error.code == .concurrentModification {
+                let total = before + written
+                throw OperationRefusal(
+                    "offset znode \(error.path ?? "?") changed since the plan was read (\(error.cause?.code.description ?? "?")); "
+                        + "nothing of this transaction was applied"
+                        + (total > 0 ? " (\(total) offsets were written before it)" : "")
+                        + ": read the plan again")
             }
             summary.groups += 1
         }
         return summary
-    }
-
-    private static func multi(_ client: ZooKeeperClient, _ operations: [ZooKeeperOperation]) async -> ZooKeeperError? {
-        do {
-            try await client.multi(operations)
-            return nil
-        } catch {
-            return error
-        }
     }
 }

@@ -58,8 +58,7 @@ public struct PrunePlan: Sendable, Equatable {
         if let groups {
             let found = Set(scan.groups.map(\.group))
             for group in groups where !found.contains(group) {
-                throw OffsetError(
-                    .invalidInput, "unknown group '\(group)': \(OffsetLayout.consumersRoot)/\(group) does not exist")
+                throw OffsetError.unknownGroup(try OffsetLayout(group: group))
             }
         }
         let cutoff = nowMillis - olderThanMillis

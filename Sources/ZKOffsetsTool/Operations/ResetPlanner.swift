@@ -149,6 +149,8 @@ public enum ResetPlanner {
         }
         let metadata = try await admin.topics(timeout: timeout)
         let brokerPartitions = Dictionary(uniqueKeysWithValues: metadata.map { ($0.name, $0.partitions) })
+        // Sets for the membership checks: a topic can have thousands of partitions.
+        let brokerSets = brokerPartitions.mapValues(Set.init)
         func onBrokers(_ topic: String) throws -> [Int32] {
             guard let numbers = brokerPartitions[topic] else {
                 throw OffsetError(.invalidInput, "unknown topic '\(topic)': the brokers do not have it")
@@ -175,8 +177,9 @@ public enum ResetPlanner {
             for selection in selections {
                 try OffsetLayout.validateTopic(selection.topic)
                 let known = try onBrokers(selection.topic)
+                let knownSet = brokerSets[selection.topic] ?? []
                 for number in selection.partitions ?? known {
-                    guard known.contains(number) else {
+                    guard knownSet.contains(number) else {
                         throw OffsetError(
                             .invalidInput, "topic \(selection.topic) has no partition \(number) (it has \(known.count))")
                     }
@@ -189,19 +192,26 @@ public enum ResetPlanner {
             }
         }
         partitions = Array(Set(partitions)).sorted()
-        for partition in partitions where brokerPartitions[partition.topic]?.contains(partition.partition) != true {
+        for partition in partitions where brokerSets[partition.topic]?.contains(partition.partition) != true {
             throw OffsetError(.invalidInput, "\(partition) is in the file but the brokers do not have it")
         }
-        let nodes = try await inventory.offsets(group: group, partitions: partitions)
-        let watermarks = try await admin.watermarks(for: partitions, timeout: timeout)
-        var byTime: [TopicPartition: Int64] = [:]
-        switch target {
-        case .datetime(let millis):
-            byTime = try await admin.offsets(forTimestamp: millis, partitions: partitions, timeout: timeout)
-        case .duration(let millis):
-            byTime = try await admin.offsets(forTimestamp: max(0, nowMillis - millis), partitions: partitions, timeout: timeout)
-        default: break
-        }
+        // The znodes (ZooKeeper, one pipelined batch) and the brokers' answers are independent: ask both at once,
+        // so the plan takes the longer of the two, not their sum.
+        let searchMillis: Int64? =
+            switch target {
+            case .datetime(let millis): millis
+            case .duration(let millis): max(0, nowMillis - millis)
+            default: nil
+            }
+        async let readNodes = inventory.offsets(group: group, partitions: partitions)
+        async let readWatermarks = admin.watermarks(for: partitions, timeout: timeout)
+        async let readByTime: [TopicPartition: Int64] =
+            if let searchMillis {
+                admin.offsets(forTimestamp: searchMillis, partitions: partitions, timeout: timeout)
+            } else {
+                [:]
+            }
+        let (nodes, watermarks, byTime) = try await (readNodes, readWatermarks, readByTime)
         var changes: [OffsetChange] = []
         var warnings: [String] = []
         for partition in partitions {

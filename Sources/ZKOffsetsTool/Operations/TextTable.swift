@@ -16,29 +16,55 @@ public struct TextTable: Sendable, Equatable {
 
     /// The lines, without a final newline.
     public var lines: [String] {
-        let all = [header] + rows
-        var widths = [Int](repeating: 0, count: header.count)
-        for row in all {
-            for (index, cell) in row.enumerated() where index < widths.count {
-                widths[index] = max(widths[index], cell.count)
-            }
-        }
-        return all.map { row in
-            var line = ""
-            for (index, cell) in row.enumerated() {
-                if index == row.count - 1 {
-                    line += cell
-                } else {
-                    line += cell + String(repeating: " ", count: widths[index] - cell.count + 2)
-                }
-            }
-            while line.hasSuffix(" ") { line.removeLast() }
-            return line
-        }
+        var lines: [String] = []
+        lines.reserveCapacity(rows.count + 1)
+        render { lines.append($0) }
+        return lines
     }
 
     /// The whole table, lines joined with `\n`, without a final newline.
-    public var text: String { lines.joined(separator: "\n") }
+    public var text: String {
+        var text = ""
+        var first = true
+        render { line in
+            if !first { text += "\n" }
+            first = false
+            if text.isEmpty { text.reserveCapacity(line.utf8.count * (rows.count + 1) + rows.count) }
+            text += line
+        }
+        return text
+    }
+
+    /// Hands each line to `body`, header first: every column padded to its widest cell plus two spaces, the last
+    /// one not, trailing spaces removed.
+    private func render(_ body: (String) -> Void) {
+        let all = [header] + rows
+        // Each cell's width once (Characters; plain ASCII, as nearly every cell is, by its byte count).
+        let cellWidths = all.map { row in row.map(Self.width) }
+        var widths = [Int](repeating: 0, count: header.count)
+        for row in cellWidths {
+            for (index, width) in row.enumerated() where index < widths.count {
+                widths[index] = max(widths[index], width)
+            }
+        }
+        let capacity = widths.reduce(2 * widths.count, +)
+        for (row, rowWidths) in zip(all, cellWidths) {
+            var line = ""
+            line.reserveCapacity(capacity)
+            for (index, cell) in row.enumerated() {
+                line += cell
+                if index < row.count - 1 {
+                    line += String(repeating: " ", count: widths[index] - rowWidths[index] + 2)
+                }
+            }
+            while line.utf8.last == 0x20 { line.removeLast() }
+            body(line)
+        }
+    }
+
+    private static func width(_ cell: String) -> Int {
+        cell.utf8.allSatisfy { $0 < 0x80 } ? cell.utf8.count : cell.count
+    }
 }
 
 /// JSON text for the few shapes the tool writes, rendered by hand so that key order is fixed and the bytes are

@@ -59,7 +59,7 @@ public final class LocalZooKeeper: Sendable {
         while ContinuousClock.now < deadline {
             if !process.isRunning { break }
             if let answer = try? await FourLetterWord.ask("srvr", port: port), answer.contains("Mode:") {
-                logger.info("local ZooKeeper ready", metadata: ["connect": "\(server.connectString)"])
+                logger.info("local ZooKeeper ready", metadata: [LogKey.connect: "\(server.connectString)"])
                 return server
             }
             try await Task.sleep(for: .milliseconds(100))

@@ -5,14 +5,20 @@ import RdKafka
 ///
 /// Message `i` of partition `p` has key `"k<p>-<i>"`, value `"v<p>-<i>"` and timestamp `1_000 + i`, so a reader
 /// can check every byte and every offset.
-struct MockClusterFixture {
-    let cluster: MockKafkaCluster
-    let topic: String
-    let partitions: Int32
-    let perPartition: Int
-    let logger: Logger
+public struct MockClusterFixture: Sendable {
+    /// The cluster.
+    public let cluster: MockKafkaCluster
+    /// Its one topic.
+    public let topic: String
+    /// The topic's partition count.
+    public let partitions: Int32
+    /// Messages produced into each partition at the start.
+    public let perPartition: Int
+    /// The logger the cluster and its clients use.
+    public let logger: Logger
 
-    static func start(topic: String = "events", partitions: Int32 = 3, perPartition: Int = 100) async throws
+    /// A cluster with `topic` of `partitions` partitions, each holding `perPartition` messages.
+    public static func start(topic: String = "events", partitions: Int32 = 3, perPartition: Int = 100) async throws
         -> MockClusterFixture
     {
         let logger = testLogger()
@@ -26,15 +32,15 @@ struct MockClusterFixture {
         return fixture
     }
 
-    var configuration: KafkaConfiguration { KafkaConfiguration(bootstrapServers: cluster.bootstrapServers) }
+    public var configuration: KafkaConfiguration { KafkaConfiguration(bootstrapServers: cluster.bootstrapServers) }
 
-    var allPartitions: [TopicPartition] {
+    public var allPartitions: [TopicPartition] {
         (0..<partitions).map { TopicPartition(topic: topic, partition: $0) }
     }
 
-    func partition(_ number: Int32) -> TopicPartition { TopicPartition(topic: topic, partition: number) }
+    public func partition(_ number: Int32) -> TopicPartition { TopicPartition(topic: topic, partition: number) }
 
-    func produce(range: Range<Int>, partitionsTo: [Int32]? = nil) async throws {
+    public func produce(range: Range<Int>, partitionsTo: [Int32]? = nil) async throws {
         let producer = try KafkaProducer(configuration: configuration, logger: logger)
         for partition in partitionsTo ?? Array(0..<partitions) {
             for index in range {
@@ -47,20 +53,21 @@ struct MockClusterFixture {
         await producer.close()
     }
 
-    func close() async { await cluster.close() }
+    public func close() async { await cluster.close() }
 
-    static func key(_ partition: Int32, _ index: Int) -> [UInt8] { Array("k\(partition)-\(index)".utf8) }
-    static func value(_ partition: Int32, _ index: Int) -> [UInt8] { Array("v\(partition)-\(index)".utf8) }
+    public static func key(_ partition: Int32, _ index: Int) -> [UInt8] { Array("k\(partition)-\(index)".utf8) }
+    public static func value(_ partition: Int32, _ index: Int) -> [UInt8] { Array("v\(partition)-\(index)".utf8) }
 }
 
-func testLogger() -> Logger {
+/// A logger that shows warnings and errors only.
+public func testLogger() -> Logger {
     var logger = Logger(label: "rdkafka-tests")
     logger.logLevel = .warning
     return logger
 }
 
 /// Reads batches until `done` holds for everything read so far, or fails after `limit`.
-func consume(
+public func consume(
     _ consumer: KafkaPartitionConsumer, limit: Duration = .seconds(30),
     until done: ([KafkaMessage]) -> Bool
 ) async throws -> [KafkaMessage] {
@@ -76,7 +83,7 @@ func consume(
 }
 
 /// Reads batches until one throws, or fails after `limit`; returns the error.
-func firstError(_ consumer: KafkaPartitionConsumer, limit: Duration = .seconds(30)) async throws -> any Error {
+public func firstError(_ consumer: KafkaPartitionConsumer, limit: Duration = .seconds(30)) async throws -> any Error {
     let deadline = ContinuousClock.now + limit
     while ContinuousClock.now < deadline {
         do {
@@ -88,11 +95,15 @@ func firstError(_ consumer: KafkaPartitionConsumer, limit: Duration = .seconds(3
     throw TestFailure("no error within \(limit)")
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+/// A test's own failure, with what went wrong.
+public struct TestFailure: Error, CustomStringConvertible {
+    /// What went wrong.
+    public let description: String
+    /// A failure saying `description`.
+    public init(_ description: String) { self.description = description }
 }
 
 extension Array where Element == KafkaMessage {
-    func offsets(of partition: Int32) -> [Int64] { filter { $0.partition == partition }.map(\.offset) }
+    /// The offsets of the messages of `partition`, in order.
+    public func offsets(of partition: Int32) -> [Int64] { filter { $0.partition == partition }.map(\.offset) }
 }
