@@ -5,10 +5,12 @@ import Logging
 import ZKOffsets
 
 /// Runs a program off Swift's cooperative pool (so concurrent tasks, such as a producer, keep running).
-func runProgramDetached(_ executable: String, _ arguments: [String]) async throws -> [String] {
+func runProgramDetached(
+    _ executable: String, _ arguments: [String], environment: [String: String]? = nil
+) async throws -> [String] {
     try await withCheckedThrowingContinuation { continuation in
         DispatchQueue.global().async {
-            continuation.resume(with: Result { try runProgram(executable, arguments) })
+            continuation.resume(with: Result { try runProgram(executable, arguments, environment: environment) })
         }
     }
 }
