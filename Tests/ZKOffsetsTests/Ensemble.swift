@@ -39,8 +39,16 @@ enum Script {
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         // Files, not pipes: nothing here waits for an end of file that a leftover child could hold back.
-        process.standardOutput = try FileHandle(forWritingTo: stdout)
-        process.standardError = try FileHandle(forWritingTo: stderr)
+        let outputHandle = try FileHandle(forWritingTo: stdout)
+        let errorHandle = try FileHandle(forWritingTo: stderr)
+        // Closed here, not left to deallocation: waiting for a node polls this hundreds of times, and descriptors
+        // left open until then piled up (a CI run crashed inside Process.run after such a minute of polling).
+        defer {
+            try? outputHandle.close()
+            try? errorHandle.close()
+        }
+        process.standardOutput = outputHandle
+        process.standardError = errorHandle
         process.standardInput = FileHandle.nullDevice
         let exited = Exit()
         process.terminationHandler = { exited.signal($0.terminationStatus) }
