@@ -3,6 +3,10 @@
 package enum LogKey {
     /// How many times an operation has been tried.
     package static let attempt = "attempt"
+    /// Which client a message is about (a consumer, an admin client).
+    package static let client = "client"
+    /// A time limit.
+    package static let deadline = "deadline"
     /// The Kafka bootstrap servers.
     package static let bootstrap = "bootstrap"
     /// A ZooKeeper connect string.

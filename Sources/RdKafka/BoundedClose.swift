@@ -1,3 +1,4 @@
+import BlockingCalls
 import Logging
 import Synchronization
 
@@ -30,7 +31,7 @@ enum BoundedClose {
         if !finished {
             logger.info(
                 "librdkafka did not finish closing in time; going on without it (its threads stay until exit)",
-                metadata: ["client": "\(what)", "deadline": "\(deadline)"])
+                metadata: [LogKey.client: "\(what)", LogKey.deadline: "\(deadline)"])
         }
         return finished
     }

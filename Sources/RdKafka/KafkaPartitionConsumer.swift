@@ -80,7 +80,7 @@ public final class KafkaPartitionConsumer: Sendable {
         try checkOpen()
         try Self.requireExplicit(starts)
         try consumer.assign(starts)
-        logger.info("assigned partitions", metadata: ["partitions": "\(starts.count)"])
+        logger.info("assigned partitions", metadata: [LogKey.partitions: "\(starts.count)"])
     }
 
     /// Adds partitions to the current assignment, each read from its given offset (>= 0); partitions already
@@ -90,7 +90,7 @@ public final class KafkaPartitionConsumer: Sendable {
         guard !starts.isEmpty else { return }
         try Self.requireExplicit(starts)
         try consumer.incrementalAssign(starts)
-        logger.info("added partitions", metadata: ["partitions": "\(starts.count)"])
+        logger.info("added partitions", metadata: [LogKey.partitions: "\(starts.count)"])
     }
 
     /// Removes partitions from the assignment: they are no longer fetched, and their messages already fetched
@@ -99,7 +99,7 @@ public final class KafkaPartitionConsumer: Sendable {
         try checkOpen()
         guard !partitions.isEmpty else { return }
         try consumer.incrementalUnassign(partitions)
-        logger.info("removed partitions", metadata: ["partitions": "\(partitions.count)"])
+        logger.info("removed partitions", metadata: [LogKey.partitions: "\(partitions.count)"])
     }
 
     /// Stops fetching these assigned partitions; their positions are kept, and messages of them already fetched

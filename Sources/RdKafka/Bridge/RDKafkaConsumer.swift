@@ -1,3 +1,4 @@
+import BlockingCalls
 import CRdKafka
 import Logging
 import Synchronization
@@ -150,7 +151,7 @@ final class RDKafkaConsumer: Sendable {
         let error = rd_kafka_offsets_for_times(client.handle, assignment, 10)
         if error != RD_KAFKA_RESP_ERR_NO_ERROR && error != RD_KAFKA_RESP_ERR__TIMED_OUT {
             logger.debug(
-                "fetch wake-up failed", metadata: ["error": "\(String(cString: rd_kafka_err2str(error)))"])
+                "fetch wake-up failed", metadata: [LogKey.error: "\(String(cString: rd_kafka_err2str(error)))"])
         }
     }
 

@@ -1,3 +1,4 @@
+import BlockingCalls
 import CRdKafka
 import Glibc
 import Logging
@@ -84,13 +85,13 @@ enum RDKafkaConsumerPoll {
                 batch.errors.append(error)
                 return
             }
-            logger.info("fetch error (librdkafka retries)", metadata: ["error": "\(error)"])
+            logger.info("fetch error (librdkafka retries)", metadata: [LogKey.error: "\(error)"])
         } else if fields.err == RD_KAFKA_RESP_ERR__FATAL {
             batch.errors.append(KafkaError(rdKafka: fields.err, context: "consumer", detail: text))
         } else {
             logger.info(
                 "consumer error (librdkafka retries)",
-                metadata: ["error": "\(String(cString: rd_kafka_err2str(fields.err)))", "detail": "\(text ?? "")"])
+                metadata: [LogKey.error: "\(String(cString: rd_kafka_err2str(fields.err)))", LogKey.detail: "\(text ?? "")"])
         }
     }
 
