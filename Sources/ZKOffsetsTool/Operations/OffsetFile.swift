@@ -169,13 +169,13 @@ public enum OffsetFile {
 
     private static func lines(_ text: String) -> [(number: Int, text: Substring)] {
         var result: [(Int, Substring)] = []
-        // Split on scalars, not Characters: "\r\n" is one Character, and a line break or separator followed by a
-        // combining mark would join the next text.
-        var parts = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map(Substring.init)
-        if parts.last == "" { parts.removeLast() }
+        // Split on bytes, not Characters: "\r\n" is one Character, and a line break or separator followed by a
+        // combining mark would join the next text. (An ASCII byte never occurs inside another character's UTF-8.)
+        var parts = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        if parts.last?.isEmpty == true { parts.removeLast() }
+        result.reserveCapacity(parts.count)
         for (index, part) in parts.enumerated() {
-            let line = part.unicodeScalars.last == "\r" ? Substring(part.unicodeScalars.dropLast()) : part
-            result.append((index + 1, line))
+            result.append((index + 1, Substring(part.last == UInt8(ascii: "\r") ? part.dropLast() : part)))
         }
         return result
     }
@@ -218,25 +218,26 @@ public enum OffsetFile {
 
     private static func zkLine(_ line: Substring, names: inout Names) throws(LineError) -> OffsetEntry {
         let prefix = OffsetLayout.consumersRoot + "/"
-        let scalars = line.unicodeScalars
-        guard scalars.starts(with: prefix.unicodeScalars), let colon = scalars.lastIndex(of: ":") else {
+        let bytes = line.utf8
+        guard bytes.starts(with: prefix.utf8), let colon = bytes.lastIndex(of: UInt8(ascii: ":")) else {
             throw LineError("expected /consumers/<group>/offsets/<topic>/<partition>:<offset>, got '\(shown(line))'")
         }
-        let start = scalars.index(scalars.startIndex, offsetBy: prefix.unicodeScalars.count)
-        let parts = scalars[start..<colon].split(separator: "/", omittingEmptySubsequences: false).map(Substring.init)
+        let start = bytes.index(bytes.startIndex, offsetBy: prefix.utf8.count)
+        let parts = bytes[start..<colon].split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+            .map(Substring.init)
         guard parts.count == 4, parts[1] == "offsets" else {
             throw LineError("expected /consumers/<group>/offsets/<topic>/<partition>:<offset>, got '\(shown(line))'")
         }
         return try entry(
             group: parts[0], topic: parts[2], partition: parts[3],
-            offset: Substring(scalars[scalars.index(after: colon)...]), names: &names)
+            offset: Substring(bytes[bytes.index(after: colon)...]), names: &names)
     }
 
     private static func csvLine(
         _ line: Substring, defaultGroup: String?, names: inout Names
     ) throws(LineError) -> OffsetEntry {
         // Topics have no commas, group ids may: the last three fields are topic, partition, offset.
-        let fields = line.unicodeScalars.split(separator: ",", omittingEmptySubsequences: false).map(Substring.init)
+        let fields = line.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false).map(Substring.init)
         if fields.count == 3, let defaultGroup {
             return try entry(
                 group: Substring(defaultGroup), topic: fields[0], partition: fields[1], offset: fields[2], names: &names)
@@ -248,7 +249,7 @@ public enum OffsetFile {
         }
         let count = fields.count
         // The group's text as it is in the line (commas included), without joining the fields again.
-        let group = Substring(line.unicodeScalars[fields[0].startIndex..<fields[count - 4].endIndex])
+        let group = Substring(line.utf8[fields[0].startIndex..<fields[count - 4].endIndex])
         return try entry(
             group: group, topic: fields[count - 3], partition: fields[count - 2], offset: fields[count - 1],
             names: &names)

@@ -18,26 +18,27 @@ public struct TextTable: Sendable, Equatable {
     public var lines: [String] {
         var lines: [String] = []
         lines.reserveCapacity(rows.count + 1)
-        render { lines.append($0) }
+        render { lines.append(String(decoding: $0, as: UTF8.self)) }
         return lines
     }
 
     /// The whole table, lines joined with `\n`, without a final newline.
     public var text: String {
-        var text = ""
-        var first = true
+        var text: [UInt8] = []
         render { line in
-            if !first { text += "\n" }
-            first = false
-            if text.isEmpty { text.reserveCapacity(line.utf8.count * (rows.count + 1) + rows.count) }
+            if text.isEmpty {
+                text.reserveCapacity((line.count + 1) * (rows.count + 1))
+            } else {
+                text.append(0x0a)
+            }
             text += line
         }
-        return text
+        return String(decoding: text, as: UTF8.self)
     }
 
-    /// Hands each line to `body`, header first: every column padded to its widest cell plus two spaces, the last
-    /// one not, trailing spaces removed.
-    private func render(_ body: (String) -> Void) {
+    /// Hands each line's UTF-8 to `body`, header first: every column padded to its widest cell plus two spaces,
+    /// the last one not, trailing spaces removed. Built as bytes: plans print thousands of rows.
+    private func render(_ body: ([UInt8]) -> Void) {
         let all = [header] + rows
         // Each cell's width once (Characters; plain ASCII, as nearly every cell is, by its byte count).
         let cellWidths = all.map { row in row.map(Self.width) }
@@ -47,17 +48,17 @@ public struct TextTable: Sendable, Equatable {
                 widths[index] = max(widths[index], width)
             }
         }
-        let capacity = widths.reduce(2 * widths.count, +)
+        var line: [UInt8] = []
+        line.reserveCapacity(widths.reduce(2 * widths.count, +))
         for (row, rowWidths) in zip(all, cellWidths) {
-            var line = ""
-            line.reserveCapacity(capacity)
+            line.removeAll(keepingCapacity: true)
             for (index, cell) in row.enumerated() {
-                line += cell
+                line += cell.utf8
                 if index < row.count - 1 {
-                    line += String(repeating: " ", count: widths[index] - rowWidths[index] + 2)
+                    line += repeatElement(0x20, count: widths[index] - rowWidths[index] + 2)
                 }
             }
-            while line.utf8.last == 0x20 { line.removeLast() }
+            while line.last == 0x20 { line.removeLast() }
             body(line)
         }
     }
