@@ -11,7 +11,8 @@
  *   figure compared; it leaves out the first fetch, which the mock cluster is slow to build, identically for both),
  *   total_seconds (assign to last message), first_ms (assign to first message),
  *   maxrss_kb (peak RSS of this process: VmHWM of /proc/self/status; getrusage's ru_maxrss would carry the
- *   parent's peak across fork and exec), cpu_s (user + system CPU seconds of this process), bytes.
+ *   parent's peak across fork and exec), anon_kb (RssAnon at the end: heap and stacks, without the pages of
+ *   the program and its libraries), cpu_s (user + system CPU seconds of this process), bytes.
  * With BENCH_MAX_SECONDS=N in the environment it stops after N seconds even if fewer than EXPECTED messages came
  * (settings under which librdkafka 2.0.2 crawls would otherwise take minutes); the figures are then those of
  * the messages read, and messages= says how many.
@@ -32,13 +33,15 @@ static double now_s(void) {
 }
 
 /* Peak RSS in KiB of this process image (VmHWM), -1 if unknown. */
-static long peak_rss_kb(void) {
+/* A "Name:   123 kB" line of /proc/self/status, in kB; -1 if absent. */
+static long status_kb(const char *name) {
     FILE *f = fopen("/proc/self/status", "r");
     if (!f) return -1;
     char line[256];
+    size_t length = strlen(name);
     long kb = -1;
     while (fgets(line, sizeof line, f)) {
-        if (!strncmp(line, "VmHWM:", 6)) { kb = atol(line + 6); break; }
+        if (!strncmp(line, name, length) && line[length] == ':') { kb = atol(line + length + 1); break; }
     }
     fclose(f);
     return kb;
@@ -119,10 +122,10 @@ int main(int argc, char **argv) {
     struct rusage usage;
     getrusage(RUSAGE_SELF, &usage);
     double cpu = usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 + usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
-    printf("messages=%lld\nseconds=%.4f\nrate=%.0f\ntotal_seconds=%.4f\nfirst_ms=%.2f\nmaxrss_kb=%ld\ncpu_s=%.3f\n"
-           "bytes=%lld\nchecksum=%u\n",
-           count, t1 - mark, (count - at_mark) / (t1 - mark), t1 - t0, (first - t0) * 1000, peak_rss_kb(), cpu, bytes,
-           checksum);
+    printf("messages=%lld\nseconds=%.4f\nrate=%.0f\ntotal_seconds=%.4f\nfirst_ms=%.2f\nmaxrss_kb=%ld\nanon_kb=%ld\n"
+           "cpu_s=%.3f\nbytes=%lld\nchecksum=%u\n",
+           count, t1 - mark, (count - at_mark) / (t1 - mark), t1 - t0, (first - t0) * 1000, status_kb("VmHWM"),
+           status_kb("RssAnon"), cpu, bytes, checksum);
     fflush(stdout);
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);

@@ -8,6 +8,8 @@ extension KafkaRows {
     struct ConsumeRun {
         let rate: Double
         let rssMB: Double
+        /// RssAnon at the end of the run: heap and stacks, without the pages of the program and its libraries.
+        let anonMB: Double
         let firstMs: Double
         let messages: Int
         /// CPU microseconds per message, the whole process (start-up included).
@@ -19,6 +21,7 @@ extension KafkaRows {
             else { throw BenchFailure("unexpected consumer output: \(values)") }
             self.rate = rate
             self.rssMB = rss / 1024
+            self.anonMB = (values["anon_kb"].flatMap(Double.init) ?? .nan) / 1024
             self.firstMs = values["first_ms"].flatMap(Double.init) ?? .nan
             self.messages = messages
             self.cpuPerMessage = (values["cpu_s"].flatMap(Double.init) ?? .nan) * 1e6 / Double(max(1, messages))
@@ -46,10 +49,10 @@ extension KafkaRows {
 
     /// The table of a comparison: medians, then every round.
     func emitTable(_ contenders: [Contender], _ results: [[ConsumeRun]]) {
-        emit("| consumer | messages/s (median) | peak RSS MB (median) | CPU per message (us) | first message (ms) |")
-        emit("|---|---:|---:|---:|---:|")
+        emit("| consumer | messages/s (median) | peak RSS MB (median) | of it heap and stacks at the end, MB (RssAnon) | CPU per message (us) | first message (ms) |")
+        emit("|---|---:|---:|---:|---:|---:|")
         for (contender, runs) in zip(contenders, results) {
-            emit("| \(contender.name) | \(rate(median(runs.map(\.rate)))) | \(String(format: "%.0f", median(runs.map(\.rssMB)))) | \(String(format: "%.2f", median(runs.map(\.cpuPerMessage)))) | \(String(format: "%.0f", median(runs.map(\.firstMs)))) |")
+            emit("| \(contender.name) | \(rate(median(runs.map(\.rate)))) | \(String(format: "%.0f", median(runs.map(\.rssMB)))) | \(String(format: "%.1f", median(runs.map(\.anonMB)))) | \(String(format: "%.2f", median(runs.map(\.cpuPerMessage)))) | \(String(format: "%.0f", median(runs.map(\.firstMs)))) |")
         }
         emit()
         emit("Every round (messages/s, peak RSS MB; runs capped at 20 s say how many messages they read):")
@@ -154,6 +157,10 @@ extension KafkaRows {
         emit("- one broker, ours >= 100% of the C consumer with the same settings: \(String(format: "%.0f%%", median(ours1.map(\.rate)) / median(c1.map(\.rate)) * 100)) (\(verdict(median(ours1.map(\.rate)) >= median(c1.map(\.rate))))); three brokers: \(String(format: "%.0f%%", median(ours3.map(\.rate)) / median(c3.map(\.rate)) * 100)) (\(verdict(median(ours3.map(\.rate)) >= median(c3.map(\.rate)))))")
         emit("- every round of ours within 25% of its median: one broker \(verdict(steady(ours1))), three brokers \(verdict(steady(ours3)))")
         emit("- peak RSS <= 1.2x the C consumer's with the same settings: one broker \(String(format: "%.2fx", median(ours1.map(\.rssMB)) / median(c1.map(\.rssMB)))) (\(verdict(median(ours1.map(\.rssMB)) <= 1.2 * median(c1.map(\.rssMB))))), three brokers \(String(format: "%.2fx", median(ours3.map(\.rssMB)) / median(c3.map(\.rssMB)))) (\(verdict(median(ours3.map(\.rssMB)) <= 1.2 * median(c3.map(\.rssMB)))))")
+        func ratio(_ ours: [ConsumeRun], _ c: [ConsumeRun], _ value: KeyPath<ConsumeRun, Double>) -> String {
+            String(format: "%.2fx", median(ours.map { $0[keyPath: value] }) / median(c.map { $0[keyPath: value] }))
+        }
+        emit("  Of that, heap and stacks (RssAnon at the end): one broker \(ratio(ours1, c1, \.anonMB)), three brokers \(ratio(ours3, c3, \.anonMB)); the rest are pages of the programs and their libraries (see \"Where the memory goes\" in BENCHMARKS.md).")
         emit("- library defaults, three brokers, every round >= 1.5 M msgs/s: \(verdict(ours3.allSatisfy { $0.rate >= 1_500_000 })) (slowest \(rate(ours3.map(\.rate).min() ?? 0))); every round <= 40 MB: \(verdict(ours3.allSatisfy { $0.rssMB <= 40 })) (largest \(String(format: "%.0f", ours3.map(\.rssMB).max() ?? 0)) MB)")
         emit("- print-consumer at least as fast as kcat: \(verdict(median(print.map(\.seconds)) <= median(kcat.map(\.seconds)))); in less memory: \(verdict(median(print.map(\.rssMB)) < median(kcat.map(\.rssMB))))")
         emit()

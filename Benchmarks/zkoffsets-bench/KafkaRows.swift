@@ -287,6 +287,7 @@ struct ConsumeOurs: AsyncParsableCommand {
         print("first_ms=\(String(format: "%.2f", first.map { ($0 - t0).microseconds / 1000 } ?? -1))")
         print("start_ms=\(String(format: "%.2f", (started - t0).microseconds / 1000))")
         print("maxrss_kb=\(String(format: "%.0f", peakRSSMegabytes() * 1024))")
+        print("anon_kb=\(String(format: "%.0f", anonymousRSSMegabytes() * 1024))")
         print("cpu_s=\(String(format: "%.3f", cpuSeconds()))")
         print("bytes=\(bytes)")
     }

@@ -98,10 +98,17 @@ func verdict(_ ok: Bool) -> String { ok ? "met" : "**missed**" }
 
 /// Peak RSS of this process image in MB: VmHWM of /proc/self/status. (getrusage's ru_maxrss would carry the
 /// parent's peak across fork and exec: a child of the bench, which holds the mock cluster, would report that.)
-func peakRSSMegabytes() -> Double {
+func peakRSSMegabytes() -> Double { statusMegabytes("VmHWM") }
+
+/// The anonymous part of this process's RSS now, in MB (RssAnon: heap and stacks, not the pages of the program
+/// and its libraries).
+func anonymousRSSMegabytes() -> Double { statusMegabytes("RssAnon") }
+
+/// A `Name:   123 kB` line of /proc/self/status, in MB.
+private func statusMegabytes(_ name: String) -> Double {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-        let kb = Double(line.dropFirst(6).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "")
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }),
+        let kb = Double(line.dropFirst(name.count + 1).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "")
     else { return .nan }
     return kb / 1024
 }

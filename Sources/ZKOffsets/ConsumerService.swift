@@ -17,6 +17,10 @@ public struct ConsumerService: Service {
     /// (empty for plain at-least-once processing).
     public typealias Process = @Sendable ([KafkaMessage]) async throws -> [ZooKeeperOperation]
 
+    /// Makes the `Process` once the consumer has started (inside `run`), for processing that reads ZooKeeper
+    /// through the consumer's own client.
+    public typealias MakeProcess = @Sendable (OffsetConsumer) async throws -> Process
+
     /// The consumer, or how to start it: started inside `run`, a SIGTERM during a long start (waiting for a
     /// crashed member's session to expire) is a graceful shutdown instead of the signal's default, death.
     private enum Source: Sendable {
@@ -28,7 +32,7 @@ public struct ConsumerService: Service {
     private let commitEachBatch: Bool
     private let stopWhenIdle: Duration?
     private let maxMessages: Int?
-    private let process: Process
+    private let makeProcess: MakeProcess
     private let logger: Logger
 
     /// - Parameters:
@@ -49,7 +53,7 @@ public struct ConsumerService: Service {
     ) {
         self.init(
             source: .started(consumer), commitEachBatch: commitEachBatch, stopWhenIdle: stopWhenIdle,
-            maxMessages: maxMessages, logger: logger, process: process)
+            maxMessages: maxMessages, logger: logger, makeProcess: { _ in process })
     }
 
     /// A service that starts its consumer from `configuration` when it runs, inside the `ServiceGroup`: a SIGTERM
@@ -57,26 +61,40 @@ public struct ConsumerService: Service {
     /// registration to expire) cancels the start, which closes its session, instead of the signal's default death
     /// with partitions claimed for a whole session timeout. The other
     /// parameters are those of `init(consumer:...)`; `process` cannot reach the consumer, so this suits
-    /// processing that needs no ZooKeeper reads of its own.
+    /// processing that needs no ZooKeeper reads of its own (otherwise see `init(starting:...:processWith:)`).
     public init(
         starting configuration: ConsumerConfiguration, commitEachBatch: Bool = true, stopWhenIdle: Duration? = nil,
         maxMessages: Int? = nil, logger: Logger = Logger(label: "zkoffsets"), process: @escaping Process
     ) {
         self.init(
             source: .starting(configuration), commitEachBatch: commitEachBatch, stopWhenIdle: stopWhenIdle,
-            maxMessages: maxMessages, logger: logger, process: process)
+            maxMessages: maxMessages, logger: logger, makeProcess: { _ in process })
+    }
+
+    /// A service that starts its consumer inside the `ServiceGroup`, like `init(starting:...:process:)`, then
+    /// calls `makeProcess` with it once: for processing that reads ZooKeeper through `consumer.zooKeeperClient`
+    /// (its conditional writes then see the session's own commits). An error of `makeProcess` closes the consumer
+    /// (committing nothing, nothing was consumed) and is thrown by `run`.
+    public init(
+        starting configuration: ConsumerConfiguration, commitEachBatch: Bool = true, stopWhenIdle: Duration? = nil,
+        maxMessages: Int? = nil, logger: Logger = Logger(label: "zkoffsets"),
+        processWith makeProcess: @escaping MakeProcess
+    ) {
+        self.init(
+            source: .starting(configuration), commitEachBatch: commitEachBatch, stopWhenIdle: stopWhenIdle,
+            maxMessages: maxMessages, logger: logger, makeProcess: makeProcess)
     }
 
     private init(
         source: Source, commitEachBatch: Bool, stopWhenIdle: Duration?, maxMessages: Int?, logger: Logger,
-        process: @escaping Process
+        makeProcess: @escaping MakeProcess
     ) {
         self.logger = logger
         self.source = source
         self.commitEachBatch = commitEachBatch
         self.stopWhenIdle = stopWhenIdle
         self.maxMessages = maxMessages
-        self.process = process
+        self.makeProcess = makeProcess
     }
 
     /// Failures of the application's conditional operations that a new `process` of the batch can resolve.
@@ -106,8 +124,9 @@ public struct ConsumerService: Service {
         }
         do {
             // A shutdown requested during the start calls the handler at once: the consumer stops and leaves.
+            let process = try await makeProcess(consumer)
             try await withGracefulShutdownHandler {
-                try await consume(consumer)
+                try await consume(consumer, process: process)
             } onGracefulShutdown: {
                 consumer.stop()
             }
@@ -119,7 +138,7 @@ public struct ConsumerService: Service {
         try await consumer.close()
     }
 
-    private func consume(_ consumer: OffsetConsumer) async throws {
+    private func consume(_ consumer: OffsetConsumer, process: Process) async throws {
         var lastMessage = ContinuousClock.now
         var remaining = maxMessages ?? Int.max
         // The commit of the previous batch runs while the next one is fetched and processed: the batch's lines
@@ -139,7 +158,7 @@ public struct ConsumerService: Service {
             lastMessage = .now
             if batch.count > remaining { batch = Array(batch.prefix(remaining)) }
             remaining -= batch.count
-            try await tolerateRefusals { try await handle(batch, consumer: consumer) }
+            try await tolerateRefusals { try await handle(batch, consumer: consumer, process: process) }
             if commitEachBatch {
                 if let previous = commitBehind { try await tolerateRefusals { try await previous.value } }
                 commitBehind = Task { [consumer] in try await consumer.commit() }
@@ -170,7 +189,7 @@ public struct ConsumerService: Service {
     /// processed only if it applied. `process` runs again for the same batch when its ZooKeeper work failed for a
     /// reason a new attempt can get past: its conditional operations lost a race to another writer (another
     /// member), or the session was in trouble (connection lost, a new session replacing an expired one).
-    private func handle(_ batch: [KafkaMessage], consumer: OffsetConsumer) async throws {
+    private func handle(_ batch: [KafkaMessage], consumer: OffsetConsumer, process: Process) async throws {
         var attempt = 1
         while true {
             do {

@@ -58,6 +58,8 @@ public final class OffsetConsumer: Sendable {
         var lastRefresh = ContinuousClock.now
         var lastAudit = ContinuousClock.now
         var lastLag = ContinuousClock.now
+        /// The lag lookup in flight (it asks the brokers, which may be slow or down: not on the fetch path).
+        var lagLookup: Task<Void, Never>?
         var closed = false
     }
 
@@ -198,14 +200,14 @@ public final class OffsetConsumer: Sendable {
     private func fetch() async throws -> [KafkaMessage] {
         let (commitDue, refreshDue, lagDue) = state.withLock { state in
             let now = ContinuousClock.now
-            let lagDue = now - state.lastLag >= configuration.auditInterval
+            let lagDue = now - state.lastLag >= configuration.auditInterval && state.lagLookup == nil
             if lagDue { state.lastLag = now }
             return (
                 configuration.commitInterval.map { now - state.lastCommit >= $0 } ?? false,
                 now - state.lastRefresh >= configuration.metadataRefreshInterval, lagDue
             )
         }
-        if lagDue { await recordLag() }
+        if lagDue { startLagLookup() }
         if commitDue {
             do {
                 try await commit()
@@ -429,6 +431,8 @@ public final class OffsetConsumer: Sendable {
         cancelBackgroundWork()
         changes.finish()
         await kafka.close()
+        // The admin client must outlive a lookup in flight (at most kafkaTimeout).
+        await state.withLock({ $0.lagLookup })?.value
         await admin.close()
         await session.close()
         if let failure { throw failure }
@@ -717,6 +721,18 @@ public final class OffsetConsumer: Sendable {
         case .stored: return
         case .noStoredOffset, .aboveLogEnd: metrics.recordReset(start.partition, skippedMessages: 0)
         case .belowLogStart(_, let skipped, _): metrics.recordReset(start.partition, skippedMessages: skipped)
+        }
+    }
+
+    /// Starts `recordLag` in the background: during a broker outage the lookup waits up to kafkaTimeout, and
+    /// fetching must not wait with it.
+    private func startLagLookup() {
+        // Created under the lock, so the task's own "done" (which takes the lock) comes after it is stored.
+        state.withLock { state in
+            state.lagLookup = Task { [self] in
+                await recordLag()
+                self.state.withLock { $0.lagLookup = nil }
+            }
         }
     }
 

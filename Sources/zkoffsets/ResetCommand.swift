@@ -59,8 +59,7 @@ struct ResetCommand: AsyncParsableCommand {
             let scope: ResetScope =
                 allTopics ? .allTopics : .topics(try topic.map { try TopicSelection(parsing: $0) })
             try OffsetLayout.validateGroup(group)
-            try await inventory.requireExisting(group: group)
-            try await inventory.refuseIfActive(group: group, force: force)
+            try await inventory.refuseIfActive(group: group, force: force)  // the planner checks the group exists
             let plan = try await ResetPlanner.plan(
                 inventory: inventory, admin: admin, group: group, scope: scope, target: target,
                 timeout: connection.timeoutDuration)

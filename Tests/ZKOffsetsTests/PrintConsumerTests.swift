@@ -124,8 +124,10 @@ struct PrintConsumerTests {
         #expect(try await noZooKeeper.wait() == 1)
     }
 
-    @Test func aSigtermWhileStartingStopsCleanly() async throws {
-        let executable = try #require(executable)
+    /// word-count too: both start their consumer inside the service group.
+    @Test(arguments: ["print-consumer", "word-count"])
+    func aSigtermWhileStartingStopsCleanly(program: String) async throws {
+        let executable = try #require(TestEnvironment.executable(program), "build \(program) first (scripts/test does)")
         let cluster = try MockKafkaCluster(logger: TestEnvironment.logger)
         defer { Task { await cluster.close() } }
         try cluster.createTopic("events", partitions: 1)
@@ -136,7 +138,7 @@ struct PrintConsumerTests {
             executable: executable,
             arguments: ["--zookeeper", "127.0.0.1:\(silent.port)", "--bootstrap-server", cluster.bootstrapServers,
                         "--group", "g", "--topic", "events"])
-        try await eventually("print-consumer connects and waits") { silent.acceptedConnection() }
+        try await eventually("\(program) connects and waits") { silent.acceptedConnection() }
         run.terminate()
         // Before the consumer was started inside the service group, the signal killed it mid-start (or, once
         // trapped, it waited for the connect timeout and exited 1).

@@ -102,21 +102,19 @@ struct WordCount: AsyncParsableCommand {
         do {
             // Before the consumer starts, so that its metrics are created in the served registry.
             let metrics = try await MetricsEndpoint.servingMetricsSystem(listen: metricsListen)
-            let consumer = try await OffsetConsumer.start(configuration, logger: logger)
-            let counts: WordCounts
-            do {
-                counts = try await WordCounts.prepare(group: group, client: consumer.zooKeeperClient)
-            } catch {
-                try? await consumer.close()
-                throw error
-            }
+            // The consumer starts inside the service group: a SIGTERM while it waits (for ZooKeeper, or for a
+            // crashed member's registration to expire) is a graceful stop, not the signal's death.
+            let group = self.group
+            let started = StartedFlag()
             let service = ConsumerService(
-                consumer: consumer, stopWhenIdle: exitWhenIdleMs.map { .milliseconds($0) }, maxMessages: maxMessages,
-                logger: logger
-            ) { batch in
-                try await counts.operations(counting: batch, client: consumer.zooKeeperClient)
-            }
-            let group = ServiceGroup(
+                starting: configuration, stopWhenIdle: exitWhenIdleMs.map { .milliseconds($0) },
+                maxMessages: maxMessages, logger: logger,
+                processWith: { consumer in
+                    started.set()
+                    let counts = try await WordCounts.prepare(group: group, client: consumer.zooKeeperClient)
+                    return { batch in try await counts.operations(counting: batch, client: consumer.zooKeeperClient) }
+                })
+            let services = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
                     services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)]
                         + (metrics.map { [.init(service: $0)] } ?? []),
@@ -124,16 +122,30 @@ struct WordCount: AsyncParsableCommand {
                     logger: logger
                 )
             )
-            try await group.run()
-            let client = try await ZooKeeperClient.connect(configuration.zookeeper, logger: logger)
-            let summary = try? await counts.summary(client: client)
-            await client.close()
+            try await services.run()
+            guard started.isSet else {
+                FileHandle.standardError.write(Data("word-count: stopped while starting; nothing was counted\n".utf8))
+                return
+            }
+            var summary: String?
+            if let client = try? await ZooKeeperClient.connect(configuration.zookeeper, logger: logger) {
+                summary = try? await WordCounts(group: group).summary(client: client)
+                await client.close()
+            }
             FileHandle.standardError.write(Data("word-count: \(summary ?? "counted (no summary: ZooKeeper unreachable)")\n".utf8))
         } catch {
             FileHandle.standardError.write(Data("word-count: error: \(error)\n".utf8))
             throw ExitCode(1)
         }
     }
+}
+
+/// Whether the consumer started (the service ran the processing set-up): a stop during the start has no counts
+/// to summarize, and ZooKeeper may be unreachable.
+final class StartedFlag: Sendable {
+    private let state = Mutex(false)
+    func set() { state.withLock { $0 = true } }
+    var isSet: Bool { state.withLock { $0 } }
 }
 
 /// The counts of one group under /wordcount/<group>: each batch reads the current counts of its words and
@@ -148,10 +160,12 @@ struct WordCounts: Sendable {
     let root: String
 
     /// Creates /wordcount/<group>; a count that is not a plain decimal is found when a batch reads it.
+    init(group: String) { root = "/wordcount/\(group)" }
+
     static func prepare(group: String, client: ZooKeeperClient) async throws -> WordCounts {
-        let root = "/wordcount/\(group)"
-        try await client.ensurePath(root)
-        return WordCounts(root: root)
+        let counts = WordCounts(group: group)
+        try await client.ensurePath(counts.root)
+        return counts
     }
 
     /// The writes that add `batch`'s words to the counts: a setData conditional on the version just read for
