@@ -277,6 +277,8 @@ struct ConsumeOurs: AsyncParsableCommand {
             source.processed(batch)
             last = clock.now
         }
+        // Before the consumer closes (and frees its queues), as the C baseline measures it.
+        let anonymousMB = anonymousRSSMegabytes()
         try await source.finish()  // the final commit
         let from = mark ?? first
         let span = from.map { (last - $0).microseconds / 1e6 } ?? 0
@@ -287,7 +289,7 @@ struct ConsumeOurs: AsyncParsableCommand {
         print("first_ms=\(String(format: "%.2f", first.map { ($0 - t0).microseconds / 1000 } ?? -1))")
         print("start_ms=\(String(format: "%.2f", (started - t0).microseconds / 1000))")
         print("maxrss_kb=\(String(format: "%.0f", peakRSSMegabytes() * 1024))")
-        print("anon_kb=\(String(format: "%.0f", anonymousRSSMegabytes() * 1024))")
+        print("anon_kb=\(String(format: "%.0f", anonymousMB * 1024))")
         print("cpu_s=\(String(format: "%.3f", cpuSeconds()))")
         print("bytes=\(bytes)")
     }

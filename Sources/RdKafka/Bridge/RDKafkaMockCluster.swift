@@ -2,7 +2,8 @@ import CRdKafka
 import Synchronization
 
 /// Owns one `rd_kafka_mock_cluster_t`; destroys it once. `@unchecked Sendable`: the mock cluster API is
-/// thread-safe, and the pointer is only freed by `destroy()`, once, under the lock.
+/// thread-safe, and every call, like `destroy()`, runs under the lock, so none can use the pointer after it was
+/// freed.
 ///
 /// The cluster runs on the threads of the handle it was created on: that handle must outlive it, so destroy
 /// this first and the handle after it.
@@ -30,56 +31,56 @@ final class RDKafkaMockCluster: @unchecked Sendable {
 
     /// Creates a topic with one replica; throws `.closed` after `destroy()`, or what the mock answered.
     func createTopic(_ name: String, partitions: Int32) throws(KafkaError) {
-        guard !isDestroyed else { throw KafkaError(code: .closed, message: "the mock cluster is closed") }
-        let error = rd_kafka_mock_topic_create(rawPointer, name, partitions, 1)
-        if error != RD_KAFKA_RESP_ERR_NO_ERROR {
-            throw KafkaError(rdKafka: error, context: "creating mock topic \(name)", topic: name)
-        }
+        try check(withCluster { rd_kafka_mock_topic_create($0, name, partitions, 1) }, "creating mock topic \(name)", topic: name)
     }
 
     // MARK: Faults (each a thin call of rdkafka_mock.h; the public API documents what they mean)
 
     /// `rd_kafka_mock_broker_set_down`: disconnects the broker's clients and refuses new connections.
     func setBrokerDown(_ broker: Int32) throws(KafkaError) {
-        try check(rd_kafka_mock_broker_set_down(try open(), broker), "taking mock broker \(broker) down")
+        try check(withCluster { rd_kafka_mock_broker_set_down($0, broker) }, "taking mock broker \(broker) down")
     }
 
     /// `rd_kafka_mock_broker_set_up`: the broker accepts connections again.
     func setBrokerUp(_ broker: Int32) throws(KafkaError) {
-        try check(rd_kafka_mock_broker_set_up(try open(), broker), "bringing mock broker \(broker) up")
+        try check(withCluster { rd_kafka_mock_broker_set_up($0, broker) }, "bringing mock broker \(broker) up")
     }
 
     /// `rd_kafka_mock_partition_set_leader`: the partition's leader becomes `broker`.
     func setLeader(topic: String, partition: Int32, broker: Int32) throws(KafkaError) {
         try check(
-            rd_kafka_mock_partition_set_leader(try open(), topic, partition, broker),
+            withCluster { rd_kafka_mock_partition_set_leader($0, topic, partition, broker) },
             "moving the leader of \(topic)-\(partition) to mock broker \(broker)", topic: topic, partition: partition)
     }
 
     /// `rd_kafka_mock_push_request_errors_array`: the next `errors.count` requests of `apiKey`, whichever broker
     /// gets them, are answered with these codes in order (`__TRANSPORT` disconnects instead).
     func pushRequestErrors(apiKey: Int16, errors: [Int32]) throws(KafkaError) {
-        let cluster = try open()
         let codes = errors.map { rd_kafka_resp_err_t(rawValue: $0) }
-        codes.withUnsafeBufferPointer { buffer in
-            rd_kafka_mock_push_request_errors_array(cluster, apiKey, buffer.count, buffer.baseAddress)
+        try withCluster { cluster in
+            codes.withUnsafeBufferPointer { buffer in
+                rd_kafka_mock_push_request_errors_array(cluster, apiKey, buffer.count, buffer.baseAddress)
+            }
         }
     }
 
     /// `rd_kafka_mock_clear_request_errors`: forgets the errors still pushed for `apiKey`.
     func clearRequestErrors(apiKey: Int16) throws(KafkaError) {
-        rd_kafka_mock_clear_request_errors(try open(), apiKey)
+        try withCluster { rd_kafka_mock_clear_request_errors($0, apiKey) }
     }
 
     /// `rd_kafka_mock_topic_set_error`: Metadata answers `topic` with `error` (0 clears it). librdkafka 2.0.2's
     /// mock uses it for Metadata (and AddPartitionsToTxn) only; Fetch and Produce still serve the topic.
     func setTopicError(_ topic: String, error: Int32) throws(KafkaError) {
-        rd_kafka_mock_topic_set_error(try open(), topic, rd_kafka_resp_err_t(rawValue: error))
+        try withCluster { rd_kafka_mock_topic_set_error($0, topic, rd_kafka_resp_err_t(rawValue: error)) }
     }
 
-    private func open() throws(KafkaError) -> OpaquePointer {
-        guard !isDestroyed else { throw KafkaError(code: .closed, message: "the mock cluster is closed") }
-        return rawPointer
+    /// `body` with the cluster, under the lock (`destroy()` cannot free it meanwhile); `.closed` after `destroy()`.
+    private func withCluster<T>(_ body: (OpaquePointer) -> T) throws(KafkaError) -> T {
+        try destroyed.withLock { (wasDestroyed: inout Bool) throws(KafkaError) -> T in
+            guard !wasDestroyed else { throw KafkaError(code: .closed, message: "the mock cluster is closed") }
+            return body(rawPointer)
+        }
     }
 
     private func check(
@@ -92,10 +93,9 @@ final class RDKafkaMockCluster: @unchecked Sendable {
 
     /// Stops the brokers and frees the cluster; idempotent. Blocks: never call on the cooperative pool.
     func destroy() {
-        let first = destroyed.withLock { wasDestroyed in
-            defer { wasDestroyed = true }
-            return !wasDestroyed
+        destroyed.withLock { wasDestroyed in
+            if !wasDestroyed { rd_kafka_mock_cluster_destroy(rawPointer) }
+            wasDestroyed = true
         }
-        if first { rd_kafka_mock_cluster_destroy(rawPointer) }
     }
 }
