@@ -71,13 +71,21 @@ final class GroupOffsetStores: Sendable {
         fencing: [TopicPartition: ZooKeeperOperation] = [:], ownership: [ZooKeeperOperation] = []
     ) async throws -> CommitSummary {
         try await commitGate.run {
-            try await commitNow(offsets, extraOperations: extraOperations, fencing: fencing, ownership: ownership)
+            try await commitInGate(offsets, extraOperations: extraOperations, fencing: fencing, ownership: ownership)
         }
     }
 
-    private func commitNow(
-        _ offsets: [TopicPartition: Int64], extraOperations: [ZooKeeperOperation],
-        fencing: [TopicPartition: ZooKeeperOperation], ownership: [ZooKeeperOperation]
+    /// Runs `body` alone among the group's commits, in arrival order. A commit that decides what to write inside
+    /// it (with `commitInGate`) never writes an older view over a newer one: a commit that waited in the gate while
+    /// a later one overtook it would otherwise move offsets back.
+    func serially<Result: Sendable>(_ body: () async throws -> Result) async throws -> Result {
+        try await commitGate.run(body)
+    }
+
+    /// `commit`, for a caller already inside `serially`.
+    func commitInGate(
+        _ offsets: [TopicPartition: Int64], extraOperations: [ZooKeeperOperation] = [],
+        fencing: [TopicPartition: ZooKeeperOperation] = [:], ownership: [ZooKeeperOperation] = []
     ) async throws -> CommitSummary {
         switch storage {
         case .zookeeper:

@@ -315,40 +315,48 @@ public final class OffsetConsumer: Sendable {
         processing batch: [KafkaMessage], extraOperations: [ZooKeeperOperation] = []
     ) async throws -> CommitSummary {
         let batchPositions = Self.positions(of: batch)
-        let (decision, store, offsets, strays) = state.withLock { state in
-            state.lastCommit = .now
-            let strays = batchPositions.filter { partition, range in
-                guard let ownership = state.owned[partition] else { return true }
-                return range.first < ownership.start
-            }.keys.sorted()
-            var offsets = state.processed
-            for (partition, range) in batchPositions where state.owned[partition] != nil {
-                offsets[partition] = max(offsets[partition] ?? 0, range.next)
+        let store = state.withLock { $0.store }
+        // What to write is read inside the store's gate, and the batch marked before leaving it: a commit waiting
+        // there (`ConsumerService` runs one behind the next batch) sees everything committed before it, and never
+        // writes an older view over a newer one (offsets moving back, a batch whose results were committed
+        // delivered again).
+        return try await store.serially {
+            let (decision, offsets, strays) = state.withLock { state in
+                state.lastCommit = .now
+                let strays = batchPositions.filter { partition, range in
+                    guard let ownership = state.owned[partition] else { return true }
+                    return range.first < ownership.start
+                }.keys.sorted()
+                var offsets = state.processed
+                for (partition, range) in batchPositions where state.owned[partition] != nil {
+                    offsets[partition] = max(offsets[partition] ?? 0, range.next)
+                }
+                return (state.machine.commitDecision(now: .now), offsets, strays)
             }
-            return (state.machine.commitDecision(now: .now), state.store, offsets, strays)
+            try Self.check(decision)
+            if !strays.isEmpty {
+                throw OffsetError(
+                    .fenced,
+                    "messages of \(strays.map(\.description).joined(separator: ", ")) were fetched before this member "
+                        + "gave those partitions up; nothing of this commit was applied (their new owner delivers them "
+                        + "again)")
+            }
+            let summary: CommitSummary
+            do {
+                summary = try await store.commitInGate(
+                    offsets, extraOperations: extraOperations, fencing: resolver.fencing(offsets.keys))
+            } catch let error as ZooKeeperError where error.code == .sessionExpired {
+                state.withLock { $0.machine.sessionExpired() }
+                throw OffsetError(
+                    .fenced, "the ZooKeeper session expired: this member's partitions may have moved; nothing of this "
+                        + "commit was applied, and the member joins again")
+            } catch let error as OffsetError where error.code == .fenced {
+                state.withLock { $0.machine.requestRebalance() }
+                throw error
+            }
+            mark(batchPositions)
+            return summary
         }
-        try Self.check(decision)
-        if !strays.isEmpty {
-            throw OffsetError(
-                .fenced,
-                "messages of \(strays.map(\.description).joined(separator: ", ")) were fetched before this member "
-                    + "gave those partitions up; nothing of this commit was applied (their new owner delivers them "
-                    + "again)")
-        }
-        let summary: CommitSummary
-        do {
-            summary = try await store.commit(offsets, extraOperations: extraOperations, fencing: resolver.fencing(offsets.keys))
-        } catch let error as ZooKeeperError where error.code == .sessionExpired {
-            state.withLock { $0.machine.sessionExpired() }
-            throw OffsetError(
-                .fenced, "the ZooKeeper session expired: this member's partitions may have moved; nothing of this "
-                    + "commit was applied, and the member joins again")
-        } catch let error as OffsetError where error.code == .fenced {
-            state.withLock { $0.machine.requestRebalance() }
-            throw error
-        }
-        mark(batchPositions)
-        return summary
     }
 
     private static func check(_ decision: ConsumerStateMachine.CommitDecision) throws {
