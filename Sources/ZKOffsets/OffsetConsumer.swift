@@ -60,6 +60,8 @@ public final class OffsetConsumer: Sendable {
         var lastLag = ContinuousClock.now
         /// The lag lookup in flight (it asks the brokers, which may be slow or down: not on the fetch path).
         var lagLookup: Task<Void, Never>?
+        /// The interval commit in flight (ZooKeeper's fsync can take a while: not on the fetch path either).
+        var intervalCommit: Task<Void, Never>?
         var closed = false
     }
 
@@ -203,20 +205,12 @@ public final class OffsetConsumer: Sendable {
             let lagDue = now - state.lastLag >= configuration.auditInterval && state.lagLookup == nil
             if lagDue { state.lastLag = now }
             return (
-                configuration.commitInterval.map { now - state.lastCommit >= $0 } ?? false,
+                state.intervalCommit == nil && (configuration.commitInterval.map { now - state.lastCommit >= $0 } ?? false),
                 now - state.lastRefresh >= configuration.metadataRefreshInterval, lagDue
             )
         }
         if lagDue { startLagLookup() }
-        if commitDue {
-            do {
-                try await commit()
-            } catch {
-                // The processed offsets stay in memory; the next interval tries again.
-                logger.info("interval commit failed; will retry", metadata: [LogKey.error: "\(error)"])
-                state.withLock { $0.lastCommit = .now }
-            }
-        }
+        if commitDue { startIntervalCommit() }
         if refreshDue { try await refreshPartitions() }
         var batch: [KafkaMessage]
         do {
@@ -411,13 +405,17 @@ public final class OffsetConsumer: Sendable {
     /// the same transaction (so the other members take the partitions over at once, from these offsets), then
     /// closes the Kafka and ZooKeeper clients. Idempotent.
     public func close() async throws {
-        let snapshot = state.withLock { state -> (ConsumerStateMachine.CommitDecision, GroupOffsetStores, [TopicPartition: Int64])? in
-            if state.closed { return nil }
-            state.closed = true
-            state.machine.stop()
-            return (state.machine.commitDecision(now: .now), state.store, state.processed)
+        let first = state.withLock { state in
+            defer { state.closed = true }
+            if !state.closed { state.machine.stop() }
+            return !state.closed
         }
-        guard let (decision, store, offsets) = snapshot else { return }
+        guard first else { return }
+        // An interval commit in flight finishes first: the last commit (and the leave) comes after it.
+        await state.withLock({ $0.intervalCommit })?.value
+        let (decision, store, offsets) = state.withLock { state in
+            (state.machine.commitDecision(now: .now), state.store, state.processed)
+        }
         var failure: (any Error)?
         if decision == .commit {
             do {
@@ -729,6 +727,24 @@ public final class OffsetConsumer: Sendable {
         case .stored: return
         case .noStoredOffset, .aboveLogEnd: metrics.recordReset(start.partition, skippedMessages: 0)
         case .belowLogStart(_, let skipped, _): metrics.recordReset(start.partition, skippedMessages: skipped)
+        }
+    }
+
+    /// Commits what was processed, in the background: the fetch goes on while ZooKeeper writes (commits run one at
+    /// a time in the store's gate, each writing what was processed when its turn came). A failure is logged; the
+    /// processed offsets stay in memory and the next interval tries again.
+    private func startIntervalCommit() {
+        // Created under the lock, so the task's own "done" (which takes the lock) comes after it is stored.
+        state.withLock { state in
+            state.lastCommit = .now
+            state.intervalCommit = Task { [self] in
+                do {
+                    try await commit()
+                } catch {
+                    logger.info("interval commit failed; will retry", metadata: [LogKey.error: "\(error)"])
+                }
+                self.state.withLock { $0.intervalCommit = nil }
+            }
         }
     }
 
