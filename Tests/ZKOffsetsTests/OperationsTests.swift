@@ -45,6 +45,26 @@ struct OperationsTests {
         }
     }
 
+    /// A group moved to Kafka-stored offsets: ZooKeeper's stop, Kafka's move on; describe says so instead of
+    /// only showing a growing lag.
+    @Test func describeWarnsWhenKafkaHoldsNewerOffsets() async throws {
+        try await withOperationsFixture { fx in
+            let g = fx.group()
+            try await fx.put(g, "events", 0, 40)
+            try await fx.put(g, "events", 1, 50)
+            let quiet = try await GroupDescription.read(inventory: fx.inventory, admin: fx.admin, group: g, topics: ["events"])
+            #expect(!quiet.warnings.contains { $0.contains("Kafka holds newer offsets") }, "\(quiet.warnings)")
+            try await fx.admin.commitOffsets(
+                group: g, offsets: [TopicPartition(topic: "events", partition: 0): 90,
+                                    TopicPartition(topic: "events", partition: 1): 50], timeout: .seconds(10))
+            let description = try await GroupDescription.read(
+                inventory: fx.inventory, admin: fx.admin, group: g, topics: ["events"])
+            #expect(description.partitions.map(\.currentOffset).prefix(2) == [40, 50])
+            let warning = try #require(description.warnings.first { $0.contains("Kafka holds newer offsets") })
+            #expect(warning.contains("for 1 partition(s) (events-0: Kafka 90, ZooKeeper 40)"), "\(warning)")
+        }
+    }
+
     @Test func describeWithoutBrokersAndWithMalformedData() async throws {
         try await withOperationsFixture { fx in
             let g = fx.group()

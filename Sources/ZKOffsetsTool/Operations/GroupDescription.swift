@@ -101,6 +101,12 @@ public struct GroupDescription: Sendable, Equatable {
         let brokerSets = brokerPartitions.mapValues(Set.init)
         let onBrokers = all.filter { brokerSets[$0.topic]?.contains($0.partition) ?? false }
         let watermarks = try await admin?.watermarks(for: Array(onBrokers), timeout: timeout) ?? [:]
+        if let admin, !onBrokers.isEmpty,
+            let inKafka = try? await admin.committedOffsets(group: group, partitions: Array(onBrokers), timeout: timeout),
+            let warning = kafkaAheadWarning(inKafka: inKafka, stored: stored)
+        {
+            warnings.append(warning)
+        }
         var owners: [TopicPartition: String] = [:]
         for topic in topics {
             for (number, owner) in try await inventory.owners(group: group, topic: topic) {
@@ -124,6 +130,20 @@ public struct GroupDescription: Sendable, Equatable {
         return GroupDescription(
             group: group, partitions: rows, members: details.map(\.consumerID), warnings: warnings,
             memberDetails: details)
+    }
+
+    /// A group moved to `kafka` offset storage (or `dual` with ZooKeeper behind) commits to Kafka: ZooKeeper's
+    /// offsets, which the table shows, stop moving and the lag grows without a consumer falling behind. Says so
+    /// when Kafka's offsets are ahead of ZooKeeper's (nil when none is).
+    static func kafkaAheadWarning(
+        inKafka: [TopicPartition: Int64], stored: [TopicPartition: StoredOffset]
+    ) -> String? {
+        let ahead = inKafka.filter { partition, offset in offset > (stored[partition]?.offset ?? -1) }
+        guard let first = ahead.keys.min() else { return nil }
+        let zookeeper = stored[first]?.offset.map(String.init) ?? "none"
+        return "Kafka holds newer offsets of this group than ZooKeeper for \(ahead.count) partition(s) (\(first): "
+            + "Kafka \(ahead[first]!), ZooKeeper \(zookeeper)): members with offset storage kafka or dual commit "
+            + "there; CURRENT-OFFSET and LAG here are ZooKeeper's"
     }
 
     /// The consumer id in an owner znode's data (`<consumerId>-<thread>`).
