@@ -27,8 +27,13 @@ public struct ConnectString: Sendable, Hashable, CustomStringConvertible {
             hostPart = scalars[..<slash]
             let root = String(scalars[slash...])
             if root != "/" {
-                if root.unicodeScalars.last == "/" { throw invalid("the chroot must not end with '/'") }
-                if root.contains("//") { throw invalid("the chroot has an empty path element") }
+                // On bytes: "/" followed by a combining mark is one Character, and must still count as a slash.
+                let bytes = Array(root.utf8)
+                if bytes.last == UInt8(ascii: "/") { throw invalid("the chroot must not end with '/'") }
+                if zip(bytes, bytes.dropFirst()).contains(where: { $0 == UInt8(ascii: "/") && $1 == $0 }) {
+                    throw invalid("the chroot has an empty path element")
+                }
+                if let problem = ZNodePath.problem(root) { throw invalid("the chroot: \(problem.message)") }
                 chroot = root
             }
         }

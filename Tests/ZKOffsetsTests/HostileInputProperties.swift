@@ -63,8 +63,12 @@ enum HostileInput {
             }
             if !(1...65535).contains(server.port) { return "port \(server.port) accepted" }
         }
-        if let chroot = parsed.chroot, !chroot.hasPrefix("/") || chroot.hasSuffix("/") || chroot.contains("//") {
-            return "chroot '\(chroot)' accepted"
+        // On bytes: "/" + a combining mark is one Character, but still a slash to ZooKeeper.
+        if let chroot = parsed.chroot.map({ Array($0.utf8) }),
+            chroot.first != UInt8(ascii: "/") || chroot.last == UInt8(ascii: "/")
+                || zip(chroot, chroot.dropFirst()).contains(where: { $0 == UInt8(ascii: "/") && $1 == $0 })
+        {
+            return "chroot '\(String(decoding: chroot, as: UTF8.self))' accepted"
         }
         guard let again = try? ConnectString(parsed.description) else {
             return "'\(parsed.description)' (printed from '\(text.debugDescription)') does not parse"

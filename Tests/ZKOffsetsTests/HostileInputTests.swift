@@ -62,6 +62,16 @@ struct HostileInputTests {
         #expect(try ConnectString(prepended.description) == prepended)
     }
 
+    /// Found by the connect-string target in CI: a chroot starting with "/" + a combining mark failed a
+    /// Character-based check of the property; the parser's own "//" check was Character-based too.
+    @Test func aChrootSlashFollowedByACombiningMarkIsStillASlash() throws {
+        let parsed = try ConnectString(" z/\u{305}   9/ot")
+        #expect(parsed.chroot == "/\u{305}   9/ot")
+        #expect(try ConnectString(parsed.description) == parsed)
+        #expect(throws: ZooKeeperError.self) { try ConnectString("zk:2181/a//\u{305}b") }
+        #expect(throws: ZooKeeperError.self) { try ConnectString("zk:2181/a/\u{1}b") }
+    }
+
     /// Found while fixing the names target: Swift splits Characters, and "\r\n" or "/" + a combining mark is one.
     @Test func filesWithWindowsLineEndsAndGroupsStartingWithACombiningMarkParse() throws {
         let crlf = try OffsetFile.parse("g,t,0,5\r\ng,t,1,6\r\n", format: .csv)
