@@ -27,12 +27,8 @@ public struct ConnectString: Sendable, Hashable, CustomStringConvertible {
             hostPart = scalars[..<slash]
             let root = String(scalars[slash...])
             if root != "/" {
-                // On bytes: "/" followed by a combining mark is one Character, and must still count as a slash.
-                let bytes = Array(root.utf8)
-                if bytes.last == UInt8(ascii: "/") { throw invalid("the chroot must not end with '/'") }
-                if zip(bytes, bytes.dropFirst()).contains(where: { $0 == UInt8(ascii: "/") && $1 == $0 }) {
-                    throw invalid("the chroot has an empty path element")
-                }
+                // The znode path rules, on bytes ("/" followed by a combining mark is one Character, still a
+                // slash): no trailing '/', no empty element, no character the server refuses.
                 if let problem = ZNodePath.problem(root) { throw invalid("the chroot: \(problem.message)") }
                 chroot = root
             }

@@ -25,12 +25,14 @@ public struct TextTable: Sendable, Equatable {
     /// The whole table, lines joined with `\n`, without a final newline.
     public var text: String {
         var text: [UInt8] = []
+        var first = true
         render { line in
-            if text.isEmpty {
+            if first {
                 text.reserveCapacity((line.count + 1) * (rows.count + 1))
             } else {
                 text.append(0x0a)
             }
+            first = false
             text += line
         }
         return String(decoding: text, as: UTF8.self)
